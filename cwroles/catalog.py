@@ -1,0 +1,173 @@
+"""The module/function catalog (System > Security Roles) and the Table Setup tables.
+
+Data lives in ``data/catalog.yaml``; this module is its schema and lookup. Lookups accept the
+spellings vendors actually use (aliases, en dashes, "Company module", case) and, when nothing
+matches, say which catalog entries come closest.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from functools import lru_cache
+from importlib import resources
+from typing import Iterator, Literal, Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+LevelName = Literal["add", "edit", "delete", "inquire"]
+LEVEL_NAMES: tuple[LevelName, ...] = ("add", "edit", "delete", "inquire")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(_Model):
+    id: str
+    title: str
+    address_or_repo_path: str
+    date_if_known: Optional[str] = None
+
+
+class Customize(_Model):
+    """The allow-list behind a function's Customize link."""
+
+    identifier: Optional[str]  # MySecurityCustomizeItem.customizeIdentifier, e.g. SystemTableSetup
+    items: str  # what the list holds, in words
+
+
+class Function(_Model):
+    name: str
+    identifier: str
+    aliases: list[str] = []
+    levels: list[LevelName] = list(LEVEL_NAMES)
+    customize: Optional[Customize] = None
+    sources: list[str]
+    notes: str = ""
+
+
+class Module(_Model):
+    name: str
+    identifier: str
+    aliases: list[str] = []
+    expected_count: Optional[int] = None
+    functions: list[Function]
+    missing: Optional[str] = None
+
+
+class SetupTable(_Model):
+    category: str
+    table: str
+    aliases: list[str] = []
+    sources: list[str]
+    notes: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.category} / {self.table}"
+
+
+class MenuEntry(_Model):
+    name: str
+    sources: list[str]
+    notes: str = ""
+
+
+class CatalogError(ValueError):
+    """A name that is not in the catalog; the message names the closest entries."""
+
+
+def normalize(name: str) -> str:
+    """Fold the spelling differences seen across vendor pages."""
+    s = name.strip().lower().replace("\u2013", "-").replace("\u2014", "-")
+    s = re.sub(r"\s*-\s*", " - ", s)
+    s = re.sub(r"\s*/\s*", " / ", s)
+    s = re.sub(r"\s+", " ", s)
+    s = re.sub(r" module$", "", s)
+    return s.replace(" and ", " & ")
+
+
+class Catalog(_Model):
+    schema_version: int
+    about: str = ""
+    sources: list[Source]
+    modules: list[Module]
+    setup_tables: list[SetupTable]
+    custom_menu_entries: list[MenuEntry] = Field(default_factory=list)
+
+    # ---- lookups -------------------------------------------------------------------------
+    def functions(self) -> Iterator[tuple[Module, Function]]:
+        """Every function in the order the role editor shows them."""
+        for m in self.modules:
+            for f in m.functions:
+                yield m, f
+
+    def module(self, name: str) -> Module:
+        key = normalize(name)
+        for m in self.modules:
+            if key in {normalize(n) for n in [m.name, *m.aliases]}:
+                return m
+        raise CatalogError(
+            f"unknown module {name!r}; {_closest(name, [m.name for m in self.modules])}"
+        )
+
+    def function(self, module: str, function: str) -> tuple[Module, Function]:
+        m = self.module(module)
+        key = normalize(function)
+        for f in m.functions:
+            if key in {normalize(n) for n in [f.name, *f.aliases]}:
+                return m, f
+        names = [f.name for f in m.functions]
+        elsewhere = [
+            f"{om.name} › {f.name}"
+            for om, f in self.functions()
+            if om is not m and key in {normalize(n) for n in [f.name, *f.aliases]}
+        ]
+        hint = f" (it exists as {', '.join(elsewhere)})" if elsewhere else ""
+        raise CatalogError(
+            f"unknown function {m.name} › {function!r}{hint}; {_closest(function, names)}"
+        )
+
+    def setup_table(self, name: str) -> SetupTable:
+        """A Table Setup table by "Category / Table"."""
+        key = normalize(name)
+        for t in self.setup_tables:
+            names = [t.name, *(f"{t.category} / {a}" for a in t.aliases)]
+            if key in {normalize(n) for n in names}:
+                return t
+        raise CatalogError(
+            f"unknown Table Setup table {name!r}; {_closest(name, [t.name for t in self.setup_tables])}"
+        )
+
+    def menu_entry(self, name: str) -> MenuEntry:
+        for e in self.custom_menu_entries:
+            if normalize(e.name) == normalize(name):
+                return e
+        raise CatalogError(f"unknown Custom Menu Entry {name!r}")
+
+    def customize_item(self, function: Function, item: str) -> str:
+        """Canonical spelling of an allow-list item of ``function``'s Customize list."""
+        ident = function.customize.identifier if function.customize else None
+        if ident == "SystemTableSetup":
+            return self.setup_table(item).name
+        if ident == "SystemCustomMenuEntry":
+            return self.menu_entry(item).name
+        if function.customize is None:
+            raise CatalogError(f"{function.name} has no Customize list")
+        return item.strip()
+
+
+def _closest(name: str, candidates: list[str]) -> str:
+    by_norm = {normalize(c): c for c in candidates}
+    near = difflib.get_close_matches(normalize(name), list(by_norm), n=3, cutoff=0.5)
+    if near:
+        return "closest catalog entries: " + ", ".join(repr(by_norm[n]) for n in near)
+    return "no catalog entry is close; see cwroles/data/catalog.yaml"
+
+
+@lru_cache(maxsize=1)
+def load_catalog() -> Catalog:
+    text = resources.files("cwroles").joinpath("data/catalog.yaml").read_text(encoding="utf-8")
+    return Catalog.model_validate(yaml.safe_load(text))
