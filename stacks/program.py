@@ -1,0 +1,322 @@
+"""The stack program: stack config + vendor manifest → security role, its permissions, an API member.
+
+Everything that decides *what* to create is pure (``read_settings`` and ``build_plan``) and is tested
+without the Pulumi engine; ``main()`` only reads config, calls them and declares the resources.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional
+
+from cwroles.catalog import LEVEL_NAMES, Catalog, CatalogError, load_catalog
+from cwroles.grid import GrantError, Level, desired_grid
+from cwroles.manifest import Manifest, load_manifest, manifest_names
+
+NAMESPACE = "cwroles"
+# Stack config keys this program reads (without the "cwroles:" namespace).
+CONFIG_KEYS = (
+    "integration",
+    "features",
+    "roleName",
+    "apiMemberIdentifier",
+    "apiMemberName",
+    "apiMemberEmail",
+    "waivers",
+)
+
+ROLE_NAME_MAX = 30
+IDENTIFIER_MAX = 15
+MEMBER_NAME_MAX = 30
+_IDENTIFIER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class StackConfigError(ValueError):
+    """Stack configuration an MSP admin must fix; the message says what, where and how."""
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    integration: str
+    features: tuple[str, ...] = ()
+    role_name: Optional[str] = None
+    api_member_identifier: Optional[str] = None
+    api_member_name: Optional[str] = None
+    api_member_email: Optional[str] = None
+    waivers: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Arguments of the three resources, as plain data (no Pulumi outputs)."""
+
+    integration: str
+    title: str
+    role_resource: str
+    permissions_resource: str
+    member_resource: str
+    role_args: dict[str, Any]
+    permissions_args: dict[str, Any]  # everything but role_id / role_name, which come from the role
+    member_args: dict[str, Any]  # everything but role_id
+    next_step: str
+    features: list[str] = field(default_factory=list)
+
+
+# ---- config ---------------------------------------------------------------------------------------
+def _set_hint(key: str, example: str) -> str:
+    return f"`pulumi config set {NAMESPACE}:{key} {example}`"
+
+
+def _parse_list(key: str, value: Any) -> list[Any]:
+    """A list from stack config: YAML list, JSON text, or a comma-separated string."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError as e:
+                raise StackConfigError(f"{NAMESPACE}:{key} is not a valid list ({e.msg}); write it as a YAML list in the stack file") from None
+        else:
+            return [p.strip() for p in text.split(",") if p.strip()]
+    if not isinstance(value, list):
+        raise StackConfigError(f"{NAMESPACE}:{key} must be a list, got {type(value).__name__}")
+    return value
+
+
+def _optional_text(raw: Mapping[str, Any], key: str) -> Optional[str]:
+    v = raw.get(key)
+    if v is None:
+        return None
+    if not isinstance(v, str):
+        raise StackConfigError(f"{NAMESPACE}:{key} must be text, got {v!r}")
+    return v.strip() or None
+
+
+def read_settings(raw: Mapping[str, Any]) -> StackSettings:
+    """Validate raw stack config values (``{"integration": "mobius", "features": "[...]", ...}``)."""
+    unknown = set(raw) - set(CONFIG_KEYS)
+    if unknown:
+        raise StackConfigError(
+            f"unknown stack config key(s) {', '.join(f'{NAMESPACE}:{k}' for k in sorted(unknown))}; "
+            f"this program reads: {', '.join(f'{NAMESPACE}:{k}' for k in CONFIG_KEYS)}"
+        )
+    names = manifest_names()
+    integration = str(raw.get("integration") or "").strip()
+    if not integration:
+        raise StackConfigError(
+            f"{NAMESPACE}:integration is not set; choose one of: {', '.join(names)} "
+            f"(e.g. {_set_hint('integration', names[0] if names else '<name>')})"
+        )
+    if integration not in names:
+        raise StackConfigError(
+            f"{NAMESPACE}:integration is {integration!r}, which cwroles does not know; choose one of: {', '.join(names)}"
+        )
+    features = []
+    for f in _parse_list("features", raw.get("features")):
+        if not isinstance(f, str) or not f.strip():
+            raise StackConfigError(f"{NAMESPACE}:features must list feature names, got {f!r}")
+        if f.strip() not in features:
+            features.append(f.strip())
+    waivers = _parse_list("waivers", raw.get("waivers"))
+    for i, w in enumerate(waivers):
+        if not isinstance(w, Mapping):
+            raise StackConfigError(
+                f"{NAMESPACE}:waivers[{i}] must be a mapping with module, function, level (optional), "
+                f"justification, approved_by and expires; got {w!r}"
+            )
+    return StackSettings(
+        integration=integration,
+        features=tuple(features),
+        role_name=_optional_text(raw, "roleName"),
+        api_member_identifier=_optional_text(raw, "apiMemberIdentifier"),
+        api_member_name=_optional_text(raw, "apiMemberName"),
+        api_member_email=_optional_text(raw, "apiMemberEmail"),
+        waivers=tuple(waivers),
+    )
+
+
+# ---- plan -----------------------------------------------------------------------------------------
+def _waiver_json(w) -> dict[str, str]:
+    return {"justification": w.justification, "approved_by": w.approved_by, "expires": w.expires.isoformat()}
+
+
+def _config_waivers(
+    settings: StackSettings, granted: dict[tuple[str, str], dict[str, Level]], catalog: Catalog
+) -> list[dict[str, str]]:
+    out: list[dict[str, str]] = []
+    required = ("module", "function", "justification", "approved_by", "expires")
+    for i, w in enumerate(settings.waivers):
+        where = f"{NAMESPACE}:waivers[{i}]"
+        extra = set(w) - {*required, "level"}
+        if extra:
+            raise StackConfigError(f"{where}: unknown field(s) {sorted(extra)}; allowed: {', '.join(required)}, level")
+        missing = [k for k in required if not str(w.get(k) or "").strip()]
+        if missing:
+            raise StackConfigError(f"{where}: missing {', '.join(missing)}; a waiver needs {', '.join(required)}")
+        try:
+            m, f = catalog.function(str(w["module"]), str(w["function"]))
+        except CatalogError as e:
+            raise StackConfigError(f"{where}: {e}") from None
+        key = (m.name, f.name)
+        if key not in granted:
+            raise StackConfigError(
+                f"{where}: {m.name} › {f.name} is not granted by this stack, so there is nothing to waive; "
+                "remove the waiver or enable the feature that grants it"
+            )
+        entry = {"module": m.name, "function": f.name}
+        level = w.get("level")
+        if level is not None:
+            lv = str(level).strip().lower()
+            if lv not in LEVEL_NAMES:
+                raise StackConfigError(f"{where} ({m.name} › {f.name}): level {level!r} is not one of {', '.join(LEVEL_NAMES)}")
+            if granted[key][lv] is Level.NONE:
+                raise StackConfigError(
+                    f"{where}: {m.name} › {f.name} › {lv.title()} is not granted by this stack; nothing to waive"
+                )
+            entry["level"] = lv
+        expires = w["expires"]
+        if isinstance(expires, dt.datetime):
+            expires = expires.date()
+        if not isinstance(expires, dt.date):
+            try:
+                expires = dt.date.fromisoformat(str(expires).strip())
+            except ValueError:
+                raise StackConfigError(f"{where} ({m.name} › {f.name}): expires {w['expires']!r} is not a date like 2027-11-22") from None
+        entry.update(justification=str(w["justification"]).strip(), approved_by=str(w["approved_by"]).strip(),
+                     expires=expires.isoformat())
+        out.append(entry)
+    return out
+
+
+def next_step_text(identifier: str, vendor: str) -> str:
+    return (
+        f"Create the API key by hand: in ConnectWise PSA open System › Members › API Members › {identifier} › "
+        f"API Keys, click +, save, and hand the public and private key to {vendor} (the private key is shown only "
+        "once; cwroles never sees it)."
+    )
+
+
+def build_plan(manifest: Manifest, settings: StackSettings, catalog: Catalog | None = None) -> Plan:
+    """The resource arguments for ``settings`` (pure: no engine, no network)."""
+    catalog = catalog or load_catalog()
+    integration = manifest.integration
+    enabled = set(settings.features) | manifest.default_features()
+    try:
+        manifest.check_features(enabled)
+    except ValueError:
+        known = ", ".join(f.name for f in manifest.features) or "none (leave cwroles:features empty)"
+        bad = sorted(enabled - {f.name for f in manifest.features})
+        raise StackConfigError(
+            f"{NAMESPACE}:features: {manifest.title} has no feature {', '.join(map(repr, bad))}; "
+            f"its features are: {known}"
+        ) from None
+
+    grants = manifest.grants_for(enabled)
+    try:
+        desired_grid(grants, catalog)
+    except GrantError as e:  # a manifest bug, not the admin's: still say where
+        raise StackConfigError(f"manifest cwroles/data/integrations/{integration}.yaml: {e}") from None
+    grant_args: list[dict[str, Any]] = []
+    granted: dict[tuple[str, str], dict[str, Level]] = {}
+    for g in grants:
+        m, f = catalog.function(g.module, g.function)
+        levels = g.levels()
+        granted[(m.name, f.name)] = levels
+        arg: dict[str, Any] = {"module": m.name, "function": f.name, **{n: levels[n].value for n in LEVEL_NAMES}}
+        if g.waiver is not None:
+            arg["waiver"] = _waiver_json(g.waiver)
+        grant_args.append(arg)
+
+    customize: dict[str, list[str]] = {}
+    for fn, items in manifest.customize_for(enabled).items():
+        module, function = (p.strip() for p in fn.split("›"))
+        m, f = catalog.function(module, function)
+        key = f"{m.name} › {f.name}"
+        customize.setdefault(key, [])
+        for item in items:
+            canon = catalog.customize_item(f, item)
+            if canon not in customize[key]:
+                customize[key].append(canon)
+
+    role_name = settings.role_name or manifest.role.name
+    if len(role_name) > ROLE_NAME_MAX:
+        raise StackConfigError(f"{NAMESPACE}:roleName {role_name!r} is longer than ConnectWise allows ({ROLE_NAME_MAX} characters)")
+    identifier = settings.api_member_identifier or manifest.api_member.identifier
+    if len(identifier) > IDENTIFIER_MAX or not _IDENTIFIER_RE.match(identifier):
+        raise StackConfigError(
+            f"{NAMESPACE}:apiMemberIdentifier {identifier!r}: an API member identifier is 1-{IDENTIFIER_MAX} letters, "
+            "digits, '.', '_' or '-' with no spaces"
+        )
+    member_name = settings.api_member_name or manifest.api_member.name
+    if len(member_name) > MEMBER_NAME_MAX:
+        raise StackConfigError(f"{NAMESPACE}:apiMemberName {member_name!r} is longer than {MEMBER_NAME_MAX} characters")
+    email = settings.api_member_email
+    if email is not None and not _EMAIL_RE.match(email):
+        raise StackConfigError(f"{NAMESPACE}:apiMemberEmail {email!r} is not an email address")
+
+    features = sorted(enabled)
+    return Plan(
+        integration=integration,
+        title=manifest.title,
+        role_resource=f"{integration}-role",
+        permissions_resource=f"{integration}-permissions",
+        member_resource=f"{integration}-api-member",
+        role_args={"name": role_name},
+        permissions_args={
+            "grants": grant_args,
+            "customize": customize,
+            "integration": integration,
+            "features": features,
+            "waivers": _config_waivers(settings, granted, catalog),
+            "member_identifier": identifier,
+        },
+        member_args={"identifier": identifier, "name": member_name, "email_address": email},
+        next_step=next_step_text(identifier, manifest.title),
+        features=features,
+    )
+
+
+def plan_from_config(raw: Mapping[str, Any], catalog: Catalog | None = None) -> Plan:
+    settings = read_settings(raw)
+    return build_plan(load_manifest(settings.integration), settings, catalog)
+
+
+# ---- the Pulumi program ---------------------------------------------------------------------------
+def _raw_config() -> dict[str, Any]:
+    import pulumi
+
+    cfg = pulumi.Config(NAMESPACE)
+    return {k: v for k in CONFIG_KEYS if (v := cfg.get(k)) is not None}
+
+
+def main() -> None:
+    import pulumi
+
+    try:
+        plan = plan_from_config(_raw_config())
+    except StackConfigError as e:
+        raise pulumi.RunError(f"stack {pulumi.get_stack()}: {e}") from None
+
+    from provider import ApiMember, RolePermissions, SecurityRole
+
+    role = SecurityRole(plan.role_resource, **plan.role_args)
+    perms = RolePermissions(
+        plan.permissions_resource, role_id=role.role_id, role_name=role.name, **plan.permissions_args
+    )
+    member = ApiMember(plan.member_resource, role_id=role.role_id, **plan.member_args)
+
+    pulumi.export("integration", plan.integration)
+    pulumi.export("features", plan.features)
+    pulumi.export("role_id", role.role_id)
+    pulumi.export("role_name", role.name)
+    pulumi.export("api_member_id", member.member_id)
+    pulumi.export("api_member_identifier", member.identifier)
+    pulumi.export("pending", perms.pending)
+    pulumi.export("customize_status", perms.customize_status)
+    pulumi.export("next_step", plan.next_step)
