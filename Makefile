@@ -1,0 +1,48 @@
+# cwroles — two entry points on a fresh machine (README.md):
+#   make demo   set everything up, start the emulator, run the three stacks end to end
+#   make test   set everything up, run the whole test suite (what .ci/run calls)
+# Everything here is idempotent and safe to re-run.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup venv pulumi browser demo test test-quick test-engine bench clean-state
+
+setup: venv pulumi ## virtualenv + pinned Pulumi CLI (built from Go modules if needed)
+
+venv: $(STAMP)
+$(STAMP): pyproject.toml
+	@echo "==> virtualenv $(VENV) and the project (editable) with its dev dependencies"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+pulumi: venv
+	@echo "==> Pulumi CLI (pinned in scripts/ensure-pulumi.sh and pyproject.toml)"
+	@mkdir -p .cwroles && scripts/ensure-pulumi.sh | tail -n1 > .cwroles/pulumi-bin
+	@scripts/link-pulumi.sh "$$(cat .cwroles/pulumi-bin)"
+
+browser: ## headless Chromium for the console test (Debian package)
+	@scripts/ensure-chromium.sh
+
+demo: setup
+	@scripts/with-pulumi-env.sh $(PY) -m stacks.demo
+
+test: setup browser
+	@scripts/with-pulumi-env.sh $(PY) -m pytest -q
+
+test-quick: venv ## everything but the real engine and the browser: under a minute
+	@$(PY) -m pytest -q -m "not engine and not browser"
+
+test-engine: setup
+	@scripts/with-pulumi-env.sh $(PY) -m pytest -q -m engine
+
+bench: setup
+	@scripts/with-pulumi-env.sh $(PY) -m bench
+
+clean-state: ## forget local Pulumi state, emulator databases and checklists
+	rm -rf .state .cwsim .cwroles/checklists
