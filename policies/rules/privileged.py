@@ -1,0 +1,67 @@
+"""Privileged functions (``policies/privileged.yaml``) plus config ``extraPrivilegedFunctions``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Iterable, Mapping, Optional
+
+import yaml
+
+from cwroles.catalog import LEVEL_NAMES, CatalogError
+
+from .model import GrantCell, PolicyConfigError, resolve, split_where
+
+
+@dataclass(frozen=True)
+class PrivilegedRule:
+    module: Optional[str]  # None: any function
+    function: Optional[str]
+    levels: frozenset[str]
+    reason: str
+    origin: str
+
+    def matches(self, cell: GrantCell) -> bool:
+        if cell.level not in self.levels:
+            return False
+        return self.module is None or (cell.module, cell.function) == (self.module, self.function)
+
+    def describe(self) -> str:
+        what = "any function" if self.module is None else f"{self.module} › {self.function}"
+        lv = ("any level" if self.levels == frozenset(LEVEL_NAMES)
+              else "/".join(n.title() for n in LEVEL_NAMES if n in self.levels))
+        return f"{what} ({lv})"
+
+
+def _rule(entry: Any, origin: str) -> PrivilegedRule:
+    if isinstance(entry, str):
+        entry = {"function": entry}
+    if not isinstance(entry, Mapping) or not entry.get("function"):
+        raise PolicyConfigError(f"{origin}: {entry!r} is not a function name or {{function, levels, reason}}")
+    try:
+        module, function = resolve(*split_where(entry["function"]))
+    except CatalogError as e:
+        raise PolicyConfigError(f"{origin}: {e}") from None
+    levels = entry.get("levels") or list(LEVEL_NAMES)
+    bad = [lv for lv in levels if str(lv).lower() not in LEVEL_NAMES]
+    if bad:
+        raise PolicyConfigError(f"{origin}: levels {bad} for {module} › {function}; use add, edit, delete, inquire")
+    return PrivilegedRule(module, function, frozenset(str(lv).lower() for lv in levels),
+                          str(entry.get("reason") or "listed as privileged"), origin)
+
+
+@lru_cache(maxsize=1)
+def default_rules() -> tuple[PrivilegedRule, ...]:
+    text = resources.files("policies").joinpath("privileged.yaml").read_text("utf-8")
+    data = yaml.safe_load(text)
+    rules = [_rule(e, "policies/privileged.yaml") for e in data.get("privileged") or []]
+    if data.get("any_delete"):
+        rules.append(PrivilegedRule(None, None, frozenset({"delete"}),
+                                    str(data["any_delete"].get("reason") or "Delete"), "policies/privileged.yaml"))
+    return tuple(rules)
+
+
+def rules_from_config(config: Mapping[str, Any]) -> list[PrivilegedRule]:
+    extra: Iterable[Any] = config.get("extraPrivilegedFunctions") or []
+    return [*default_rules(), *(_rule(e, "policy config extraPrivilegedFunctions") for e in extra)]
