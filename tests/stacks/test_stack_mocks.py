@@ -1,0 +1,122 @@
+"""The stack program under ``pulumi.runtime.set_mocks``: which resources it declares, with which inputs,
+and what it exports. Uses the real ``provider`` package (its resources are dynamic resources, so the mocks
+see type tokens like ``pulumi-python:dynamic/connectwise:SecurityRole``)."""
+
+from __future__ import annotations
+
+import json
+from unittest import mock
+
+import pulumi
+import pytest
+
+from stacks import main
+
+ROLE_T = "pulumi-python:dynamic/connectwise:SecurityRole"
+PERMS_T = "pulumi-python:dynamic/connectwise:RolePermissions"
+MEMBER_T = "pulumi-python:dynamic/connectwise:ApiMember"
+
+
+class CwMocks(pulumi.runtime.Mocks):
+    def __init__(self, pending: str = ""):
+        self.created: dict[str, tuple[str, dict]] = {}
+        self.pending = pending
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        inputs = {k: v for k, v in args.inputs.items() if not k.startswith("__")}
+        self.created[args.name] = (args.typ, inputs)
+        if args.typ == ROLE_T:
+            return "17", {**inputs, "role_id": 17}
+        if args.typ == PERMS_T:
+            return "17", {**inputs, "live": {}, "pending": self.pending, "customize_status": "in sync"}
+        if args.typ == MEMBER_T:
+            return "42", {**inputs, "member_id": 42}
+        return f"{args.name}-id", inputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        return {}
+
+
+def run_program(config: dict, stack: str = "test", pending: str = ""):
+    mocks = CwMocks(pending)
+    pulumi.runtime.set_all_config(
+        {f"cwroles:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+    )
+    pulumi.runtime.set_mocks(mocks, project="cwroles", stack=stack, preview=False)
+    exports: dict = {}
+    resolved: dict = {}
+
+    @pulumi.runtime.test
+    def program():
+        with mock.patch.object(pulumi, "export", lambda k, v: exports.__setitem__(k, v)):
+            main()
+        keys = sorted(exports)
+        return pulumi.Output.all(*[exports[k] for k in keys]).apply(lambda vals: resolved.update(zip(keys, vals)))
+
+    program()
+    return mocks, resolved
+
+
+def test_mobius_stack_declares_role_permissions_and_member():
+    mocks, out = run_program({"integration": "mobius", "features": ["custom-menu-entry"]}, stack="mobius")
+    assert {name: typ for name, (typ, _) in mocks.created.items()} == {
+        "mobius-role": ROLE_T, "mobius-permissions": PERMS_T, "mobius-api-member": MEMBER_T}
+    role = mocks.created["mobius-role"][1]
+    assert role["name"] == "Mobius"
+    perms = mocks.created["mobius-permissions"][1]
+    assert perms["role_id"] == 17 and perms["role_name"] == "Mobius"
+    assert perms["integration"] == "mobius" and perms["features"] == ["custom-menu-entry"]
+    assert perms["member_identifier"] == "Mobius"
+    assert len(perms["grants"]) == 16
+    invoicing = next(g for g in perms["grants"] if g["function"] == "Invoicing")
+    assert (invoicing["edit"], invoicing["delete"], invoicing["inquire"]) == ("All", "All", "All")
+    assert invoicing["waiver"]["approved_by"] == "vendor:Mobius"
+    assert perms["customize"]["System › Custom Menu Entry"] == ["Mobius"]
+    member = mocks.created["mobius-api-member"][1]
+    assert member["identifier"] == "Mobius" and member["role_id"] == 17 and member["name"] == "Mobius"
+
+    assert out["role_id"] == 17 and out["role_name"] == "Mobius"
+    assert out["api_member_identifier"] == "Mobius" and out["api_member_id"] == 42
+    assert out["integration"] == "mobius" and out["features"] == ["custom-menu-entry"]
+    assert out["pending"] == "" and out["customize_status"] == "in sync"
+    assert "System › Members › API Members › Mobius › API Keys" in out["next_step"]
+
+
+def test_msp_process_with_overrides_and_pending_checklist():
+    checklist = "# Security role “Acme MSP Process”: changes to make by hand\n- [ ] Notes: Add → **All**"
+    mocks, out = run_program(
+        {"integration": "msp-process", "features": "invoices-tab", "roleName": "Acme MSP Process",
+         "apiMemberIdentifier": "AcmeMSPP", "apiMemberEmail": "api@acme.example"},
+        stack="acme-msp-process", pending=checklist,
+    )
+    assert mocks.created["msp-process-role"][1]["name"] == "Acme MSP Process"
+    perms = mocks.created["msp-process-permissions"][1]
+    assert perms["member_identifier"] == "AcmeMSPP"
+    assert len(perms["grants"]) == 19
+    assert mocks.created["msp-process-api-member"][1]["email_address"] == "api@acme.example"
+    assert out["pending"] == checklist
+    assert out["role_name"] == "Acme MSP Process"
+    assert "API Members › AcmeMSPP › API Keys" in out["next_step"]
+
+
+def test_managed_backup_role_is_named_api():
+    mocks, out = run_program({"integration": "managed-backup"})
+    assert mocks.created["managed-backup-role"][1]["name"] == "API"
+    assert mocks.created["managed-backup-permissions"][1]["customize"] == {"System › Table Setup": ["Service / Service Board"]}
+    assert out["api_member_identifier"] == "MSP360Backup"
+
+
+@pytest.mark.parametrize(
+    "config,match",
+    [
+        ({}, r"stack broken: cwroles:integration is not set; choose one of: managed-backup, mobius, msp-process"),
+        ({"integration": "mobius", "features": ["invoices-tab"]}, r"Mobius has no feature 'invoices-tab'; its features are: custom-menu-entry"),
+    ],
+)
+def test_config_errors_stop_the_program_cleanly(config, match):
+    mocks = CwMocks()
+    pulumi.runtime.set_all_config({f"cwroles:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in config.items()})
+    pulumi.runtime.set_mocks(mocks, project="cwroles", stack="broken", preview=False)
+    with pytest.raises(pulumi.RunError, match=match):
+        main()
+    assert mocks.created == {}
