@@ -1,0 +1,66 @@
+"""The real engine on this machine: up → no-op preview → refresh → destroy with a dynamic resource
+from provider/ (the engine probe), through the Automation API on a local file backend."""
+
+import json
+
+import pytest
+from pulumi import automation as auto
+
+from .harness import PINNED, Project, outputs, pulumi_bin_dir, resources
+
+pytestmark = pytest.mark.engine
+
+PROGRAM = """
+import pulumi
+from provider.engine_probe import EngineProbe
+
+cfg = pulumi.Config()
+probe = EngineProbe("probe", store=cfg.require("store"), value=cfg.require("value"))
+pulumi.export("value", probe.value)
+"""
+
+
+def test_cli_and_language_host_report_the_pinned_version():
+    import subprocess
+
+    bindir = pulumi_bin_dir()
+    cli = subprocess.run([str(bindir / "pulumi"), "version"], capture_output=True, text=True, check=True)
+    host = subprocess.run([str(bindir / "pulumi-language-python"), "-version"], capture_output=True, text=True, check=True)
+    assert cli.stdout.strip() == PINNED
+    assert host.stdout.strip() == PINNED
+    from importlib.metadata import version
+
+    assert f"v{version('pulumi')}" == PINNED  # the SDK in the virtualenv matches the CLI
+
+
+def test_up_preview_refresh_destroy(tmp_path):
+    store = tmp_path / "remote.json"
+    project = Project.create(tmp_path / "proj", PROGRAM)
+    stack = project.stack("smoke", {"store": str(store), "value": "first"})
+
+    up = stack.up(on_output=print)
+    assert up.summary.result == "succeeded"
+    assert up.summary.resource_changes == {"create": 2}
+    assert outputs(stack)["value"] == "first"
+    remote = json.loads(store.read_text())
+    assert list(remote.values()) == ["first"]
+
+    preview = stack.preview(expect_no_changes=True)
+    assert preview.change_summary == {"same": 2}
+
+    # Change the "remote system" behind the engine's back: refresh sees it, a refreshed preview plans a fix.
+    rid = next(iter(remote))
+    store.write_text(json.dumps({rid: "changed out of band"}))
+    with pytest.raises(auto.errors.CommandError):
+        stack.preview(refresh=True, expect_no_changes=True)
+    refresh = stack.refresh()
+    assert refresh.summary.resource_changes.get("update") == 1
+    [probe] = resources(stack, "pulumi-python:dynamic/cwroles:EngineProbe")
+    assert probe["outputs"]["value"] == "changed out of band"
+    up2 = stack.up()
+    assert up2.summary.resource_changes.get("update") == 1
+    assert json.loads(store.read_text()) == {rid: "first"}
+
+    destroy = stack.destroy()
+    assert destroy.summary.result == "succeeded"
+    assert json.loads(store.read_text()) == {}
