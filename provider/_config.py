@@ -1,0 +1,183 @@
+"""Connection settings: stack config (``connectwise:*``), then ``CONNECTWISE_*`` variables, then —
+only when no site is configured anywhere — the bundled emulator's well-known tenant.
+
+Settings are read in the provider's ``configure`` and kept in this module (one stack per
+provider process), never on the provider object, so nothing secret is pickled into state.
+Clients are cached per settings value.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Optional
+
+from cwroles import emulator_defaults as emu
+
+from ._client import DEFAULT_API_VERSION, Client
+from ._errors import ConfigurationError
+from ._retry import RetryPolicy
+
+__all__ = ["Settings", "KEYS", "resolve_settings", "configure", "current_settings", "get_client", "reset"]
+
+log = logging.getLogger("cwroles.provider")
+
+# setting name → (stack config key, environment variable)
+KEYS: dict[str, tuple[str, str]] = {
+    "site": ("connectwise:site", "CONNECTWISE_SITE"),
+    "company_id": ("connectwise:companyId", "CONNECTWISE_COMPANY_ID"),
+    "client_id": ("connectwise:clientId", "CONNECTWISE_CLIENT_ID"),
+    "public_key": ("connectwise:publicKey", "CONNECTWISE_PUBLIC_KEY"),
+    "private_key": ("connectwise:privateKey", "CONNECTWISE_PRIVATE_KEY"),
+    "codebase": ("connectwise:codebase", "CONNECTWISE_CODEBASE"),
+    "api_version": ("connectwise:apiVersion", "CONNECTWISE_API_VERSION"),
+    "max_retries": ("connectwise:maxRetries", "CONNECTWISE_MAX_RETRIES"),
+    "retry_max_seconds": ("connectwise:retryMaxSeconds", "CONNECTWISE_RETRY_MAX_SECONDS"),
+    "timeout": ("connectwise:timeout", "CONNECTWISE_TIMEOUT"),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    site: str
+    company_id: str
+    client_id: str
+    public_key: str = field(repr=False)
+    private_key: str = field(repr=False)
+    codebase: Optional[str] = None
+    api_version: str = DEFAULT_API_VERSION
+    max_retries: int = 4
+    retry_max_seconds: float = 60.0
+    timeout: float = 30.0
+    emulator: bool = False
+
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(max_retries=self.max_retries, max_total=self.retry_max_seconds)
+
+    def client(self) -> Client:
+        return Client(
+            self.site,
+            self.company_id,
+            self.public_key,
+            self.private_key,
+            self.client_id,
+            codebase=self.codebase,
+            api_version=self.api_version,
+            retry=self.retry_policy(),
+            timeout=self.timeout,
+        )
+
+
+def _number(name: str, raw: str, kind: Callable[[str], Any], minimum: float) -> Any:
+    cfg, env = KEYS[name]
+    try:
+        value = kind(str(raw).strip())
+    except ValueError:
+        raise ConfigurationError(f"{cfg} / {env} must be a number, got {raw!r}.") from None
+    if value < minimum:
+        raise ConfigurationError(f"{cfg} / {env} must be at least {minimum}, got {raw!r}.")
+    return value
+
+
+_emulator_logged = False
+
+
+def resolve_settings(
+    config_get: Callable[[str], Any] = lambda _k: None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Settings from stack config first, then the environment, then the emulator defaults."""
+    global _emulator_logged
+    env = os.environ if environ is None else environ
+    raw: dict[str, Optional[str]] = {}
+    for name, (cfg_key, env_key) in KEYS.items():
+        v = config_get(cfg_key)
+        if v is None or v == "":
+            v = env.get(env_key) or None
+        raw[name] = None if v is None else str(v)
+
+    emulator = not raw["site"]
+    if emulator:
+        defaults = {
+            "site": emu.SITE,
+            "company_id": emu.COMPANY_ID,
+            "client_id": emu.CLIENT_ID,
+            "public_key": emu.ADMIN_PUBLIC_KEY,
+            "private_key": emu.ADMIN_PRIVATE_KEY,
+        }
+        for k, v in defaults.items():
+            raw[k] = raw[k] or v
+        if not _emulator_logged:
+            _emulator_logged = True
+            log.warning(
+                "no connectwise:site or CONNECTWISE_SITE configured: using the bundled emulator at %s (company %r)",
+                raw["site"], raw["company_id"],
+            )
+    missing = [KEYS[n][0] + " / " + KEYS[n][1] for n in ("company_id", "client_id", "public_key", "private_key") if not raw[n]]
+    if missing:
+        raise ConfigurationError(
+            "ConnectWise connection settings are incomplete for site " + repr(raw["site"]) + ".",
+            hint="set " + "; ".join(missing) + " (keys as secrets: `pulumi config set --secret connectwise:privateKey ...`).",
+        )
+    return Settings(
+        site=str(raw["site"]),
+        company_id=str(raw["company_id"]),
+        client_id=str(raw["client_id"]),
+        public_key=str(raw["public_key"]),
+        private_key=str(raw["private_key"]),
+        codebase=raw["codebase"],
+        api_version=raw["api_version"] or DEFAULT_API_VERSION,
+        max_retries=_number("max_retries", raw["max_retries"], int, 0) if raw["max_retries"] else 4,
+        retry_max_seconds=_number("retry_max_seconds", raw["retry_max_seconds"], float, 0)
+        if raw["retry_max_seconds"]
+        else 60.0,
+        timeout=_number("timeout", raw["timeout"], float, 0.1) if raw["timeout"] else 30.0,
+        emulator=emulator,
+    )
+
+
+# ---- process-wide state (never pickled) ----------------------------------------------------
+
+_lock = threading.Lock()
+_configured: dict[str, dict[str, Any]] = {}
+_clients: dict[Settings, Client] = {}
+
+
+def configure(config_get: Callable[[str], Any]) -> None:
+    """Remember the stack config sent to the provider (called from ``ResourceProvider.configure``).
+
+    Only the ``connectwise:*`` values are kept; they are resolved into ``Settings`` at call time so
+    a mistake surfaces as a readable error on the first resource, not as a crash in configure.
+    """
+    values = {cfg_key: config_get(cfg_key) for cfg_key, _env in KEYS.values()}
+    with _lock:
+        _configured["stack"] = {k: v for k, v in values.items() if v is not None}
+
+
+def current_settings() -> Settings:
+    stack = _configured.get("stack", {})
+    return resolve_settings(stack.get)
+
+
+def get_client(settings: Optional[Settings] = None) -> Client:
+    """The cached client for ``settings`` (default: the configured stack's)."""
+    s = settings or current_settings()
+    with _lock:
+        c = _clients.get(s)
+        if c is None:
+            c = _clients[s] = s.client()
+        return c
+
+
+def reset() -> None:
+    """Forget configured values and cached clients (tests)."""
+    global _emulator_logged
+    with _lock:
+        _configured.clear()
+        for c in _clients.values():
+            c.close()
+        _clients.clear()
+        _emulator_logged = False
+
+

@@ -1,0 +1,240 @@
+"""``ApiMember``: a ConnectWise API member (System › Members › API Members) and its security role.
+
+Fully writable through ``/system/apiMembers``: create (POST), read, update (PATCH with only the
+changed fields), and delete = deactivate (``POST /system/members/{id}/deactivate``; ConnectWise
+has no DELETE for members). Creating an identifier that exists but is deactivated reactivates it.
+Permanent API keys cannot be made through the API: create them in the UI.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import pulumi
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
+
+from ._client import Client
+from ._common import BaseProvider, as_int, check_id, check_name, clean, has_unknown, is_unknown
+from ._errors import InvalidObject, NotFound, ObjectExists
+from ._models import ApiMember as MemberModel
+
+__all__ = ["ApiMember", "ApiMemberProvider", "patch_operations"]
+
+IDENTIFIER_MAX = 15
+NAME_MAX = 30
+EMAIL_MAX = 250
+
+# input name → (API field, is a {"id": N} reference)
+FIELDS: dict[str, tuple[str, bool]] = {
+    "name": ("name", False),
+    "role_id": ("securityRole", True),
+    "email_address": ("emailAddress", False),
+    "notes": ("notes", False),
+    "time_zone_id": ("timeZone", True),
+    "structure_level_id": ("structureLevel", True),
+    "security_location_id": ("securityLocation", True),
+    "default_location_id": ("defaultLocation", True),
+    "default_department_id": ("defaultDepartment", True),
+}
+# Inputs left unset mean "tenant default / not managed": never diffed, never patched.
+_OPTIONAL = {k for k in FIELDS if k not in ("name", "role_id")}
+_DEFAULT_SKIP = {"id", "_info", "identifier", "name", "inactiveFlag", "inactiveDate", "securityRole", "emailAddress", "notes"}
+
+
+def _outs(m: MemberModel) -> dict[str, Any]:
+    def ref(r: Any) -> Optional[int]:
+        return r.id if r is not None else None
+
+    return {
+        "member_id": m.id,
+        "identifier": m.identifier,
+        "name": m.name,
+        "role_id": ref(m.security_role),
+        "email_address": m.email_address,
+        "notes": m.notes,
+        "time_zone_id": ref(m.time_zone),
+        "structure_level_id": ref(m.structure_level),
+        "security_location_id": ref(m.security_location),
+        "default_location_id": ref(m.default_location),
+        "default_department_id": ref(m.default_department),
+        "inactive": bool(m.inactive_flag),
+    }
+
+
+def _value(key: str, v: Any) -> Any:
+    api, is_ref = FIELDS[key]
+    return {"id": int(v)} if is_ref else v
+
+
+def _same(key: str, new: Any, old: Any) -> bool:
+    if FIELDS[key][1] and new is not None and old is not None:
+        return int(new) == int(old)
+    return new == old
+
+
+def patch_operations(olds: dict[str, Any], news: dict[str, Any], reactivate: bool = False) -> list[dict[str, Any]]:
+    """PATCH operations for exactly the fields that changed (unset optional inputs are left alone)."""
+    ops: list[dict[str, Any]] = []
+    if reactivate:
+        ops.append({"op": "replace", "path": "inactiveFlag", "value": False})
+    for key, (api, _ref) in FIELDS.items():
+        new = news.get(key)
+        if new is None and key in _OPTIONAL:
+            continue
+        if not _same(key, new, olds.get(key)):
+            ops.append({"op": "replace", "path": api, "value": _value(key, new)})
+    return ops
+
+
+class ApiMemberProvider(BaseProvider):
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        failures: list[CheckFailure] = []
+        check_name(news, "identifier", "identifier (UI \u201cMember ID\u201d)", IDENTIFIER_MAX, failures)
+        ident = news.get("identifier")
+        if isinstance(ident, str) and not is_unknown(ident) and any(ch.isspace() for ch in ident):
+            failures.append(CheckFailure("identifier", f"identifier {ident!r} must not contain spaces"))
+        check_name(news, "name", "name (UI \u201cMember Name\u201d)", NAME_MAX, failures)
+        check_name(news, "email_address", "email_address", EMAIL_MAX, failures, required=False)
+        check_id(news, "role_id", "role_id (the SecurityRole's role_id)", failures, required=True)
+        for k in ("time_zone_id", "structure_level_id", "security_location_id", "default_location_id", "default_department_id"):
+            check_id(news, k, k, failures)
+        inputs = dict(news)
+        if not failures:
+            for k, (_api, is_ref) in FIELDS.items():
+                if is_ref and inputs.get(k) is not None and not is_unknown(inputs[k]):
+                    inputs[k] = int(inputs[k])
+        return CheckResult(inputs, failures)
+
+    def _body(self, client: Client, props: dict[str, Any]) -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        if any(props.get(k) is None for k in _OPTIONAL if FIELDS[k][1]):
+            defaults = client.api_member_defaults()  # tenant template for the references left unset
+            body.update({k: v for k, v in defaults.items() if k not in _DEFAULT_SKIP and v is not None})
+        body["identifier"] = props["identifier"]
+        for key, (api, _ref) in FIELDS.items():
+            if props.get(key) is not None:
+                body[api] = _value(key, props[key])
+        return body
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        client = self.client()
+        props = clean(props)
+        try:
+            member = client.create_api_member(self._body(client, props))
+        except ObjectExists as e:
+            member = self._reactivate_or_explain(client, props, e)
+        return CreateResult(str(member.id), _outs(member))
+
+    def _reactivate_or_explain(self, client: Client, props: dict[str, Any], e: ObjectExists) -> MemberModel:
+        ident = props["identifier"]
+        existing = client.find_api_member(ident)
+        if existing is None:
+            raise ObjectExists(
+                f"the identifier {ident!r} is already used by a ConnectWise member that is not an API member.",
+                method=e.method, path=e.path, status=e.status, code=e.code, cw_message=e.cw_message, errors=e.errors,
+                hint="choose another identifier (member identifiers are unique across all members).",
+            ) from None
+        if not existing.inactive_flag:
+            raise ObjectExists(
+                f"an active API member {ident!r} already exists in ConnectWise (id {existing.id}).",
+                method=e.method, path=e.path, status=e.status, code=e.code, cw_message=e.cw_message, errors=e.errors,
+                hint=f"adopt it with opts=ResourceOptions(import_=\"{existing.id}\") or choose another identifier.",
+            ) from None
+        # A deactivated member with this identifier: bring it back with the code's fields.
+        ops = patch_operations(_outs(existing), props, reactivate=True)
+        return client.patch_api_member(int(existing.id), ops)  # type: ignore[arg-type]
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        try:
+            member = self.client().get_api_member(int(id_))
+        except NotFound:
+            return ReadResult("", {})
+        outs = _outs(member)
+        imported = not clean(props).get("identifier")
+        inputs = {k: outs[k] for k in ("identifier", *FIELDS)} if imported else None
+        return ReadResult(str(member.id), outs, inputs)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        ident = news.get("identifier")
+        if is_unknown(ident) or ident != olds.get("identifier"):
+            return DiffResult(changes=True, replaces=["identifier"])
+        changed = []
+        for key in FIELDS:
+            new = news.get(key)
+            if has_unknown(new):
+                changed.append(key)
+            elif new is None and key in _OPTIONAL:
+                continue
+            elif not _same(key, new, olds.get(key)):
+                changed.append(key)
+        if olds.get("inactive"):
+            changed.append("inactive")  # deactivated outside Pulumi: reactivate
+        return DiffResult(changes=bool(changed), replaces=[])
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        news = clean(news)
+        ops = patch_operations(olds, news, reactivate=bool(olds.get("inactive")))
+        client = self.client()
+        member = client.patch_api_member(int(id_), ops) if ops else client.get_api_member(int(id_))
+        return UpdateResult(_outs(member))
+
+    def delete(self, id_: str, _props: dict[str, Any]) -> None:
+        client = self.client()
+        try:
+            client.deactivate_member(int(id_))
+        except NotFound:
+            return  # already gone
+        except InvalidObject:
+            # Deactivating an already inactive member may be refused; that is the state we want.
+            if not client.get_api_member(int(id_)).inactive_flag:
+                raise
+
+
+class ApiMember(Resource, module="connectwise", name="ApiMember"):
+    """A ConnectWise API member holding a security role.
+
+    Unset references (time zone, level, locations, department) take the tenant defaults from
+    ``/system/apiMembers/default``. Destroying deactivates the member (ConnectWise cannot delete
+    members). API keys are made by hand: System › Members › API Members › <member> › API Keys.
+    Outputs: ``member_id``, ``identifier``, ``role_id``, ``inactive`` and the resolved references.
+    """
+
+    member_id: pulumi.Output[int]
+    identifier: pulumi.Output[str]
+    role_id: pulumi.Output[int]
+    inactive: pulumi.Output[bool]
+
+    def __init__(
+        self,
+        resource_name: str,
+        identifier: pulumi.Input[str],
+        name: pulumi.Input[str],
+        role_id: pulumi.Input[int],
+        email_address: Optional[pulumi.Input[str]] = None,
+        notes: Optional[pulumi.Input[str]] = None,
+        time_zone_id: Optional[pulumi.Input[int]] = None,
+        structure_level_id: Optional[pulumi.Input[int]] = None,
+        security_location_id: Optional[pulumi.Input[int]] = None,
+        default_location_id: Optional[pulumi.Input[int]] = None,
+        default_department_id: Optional[pulumi.Input[int]] = None,
+        opts: Optional[pulumi.ResourceOptions] = None,
+    ) -> None:
+        super().__init__(
+            ApiMemberProvider(),
+            resource_name,
+            {
+                "identifier": identifier,
+                "name": name,
+                "role_id": role_id,
+                "email_address": email_address,
+                "notes": notes,
+                "time_zone_id": time_zone_id,
+                "structure_level_id": structure_level_id,
+                "security_location_id": security_location_id,
+                "default_location_id": default_location_id,
+                "default_department_id": default_department_id,
+                "member_id": None,
+                "inactive": None,
+            },
+            opts,
+        )

@@ -1,0 +1,479 @@
+"""``RolePermissions``: the permission grid (and Customize allow-lists) a security role must have.
+
+ConnectWise's API can read a role's settings but cannot write them. So this resource reads the
+live grid, compares it with the code, and — when they differ — fails with the exact list of
+cells to set by hand plus a Markdown checklist. ``pulumi up`` is green only when ConnectWise
+matches the code; nothing here pretends to have written a setting.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+import pulumi
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
+
+from cwroles.catalog import LEVEL_NAMES, CatalogError, load_catalog, normalize
+from cwroles.grid import (
+    Change,
+    GrantError,
+    Grant,
+    Grid,
+    Level,
+    Waiver,
+    desired_grid,
+    diff_grids,
+    grid_from_json,
+    grid_to_json,
+    live_grid,
+    render_checklist,
+)
+
+from ._client import Client
+from ._common import BaseProvider, check_id, check_name, clean, has_unknown, is_unknown
+from ._errors import ConnectWiseError, NotFound
+
+__all__ = ["RolePermissions", "RolePermissionsProvider", "RoleOutOfSync", "read_live_grid", "DEFAULT_CHECKLIST_DIR"]
+
+DEFAULT_CHECKLIST_DIR = ".cwroles/checklists"
+_CARRIED_GRANT_KEYS = ("reason", "source", "feature")  # manifest metadata, kept for the policy pack
+_GRANT_KEYS = {"module", "function", *LEVEL_NAMES, "waiver", *_CARRIED_GRANT_KEYS}
+_INPUT_KEYS = (
+    "role_id", "role_name", "grants", "customize", "integration", "features", "waivers", "checklist_dir",
+    "member_identifier",
+)
+
+
+class RoleOutOfSync(Exception):
+    """ConnectWise's role differs from the code; the message lists what to set by hand."""
+
+    def __init__(self, message: str, changes: list[Change], checklist: Path) -> None:
+        super().__init__(message)
+        self.changes = changes
+        self.checklist = checklist
+
+
+# ---- validation / normalisation ------------------------------------------------------------
+
+
+def _split_function(key: str) -> tuple[str, str]:
+    parts = re.split(r"\s*(?:›|>)\s*", key.strip(), maxsplit=1)
+    if len(parts) != 2 or not all(parts):
+        raise CatalogError(f"{key!r} is not \"Module › Function\" (e.g. \"System › Table Setup\")")
+    return parts[0], parts[1]
+
+
+def _normalize_grant(i: int, g: Any, failures: list[CheckFailure]) -> Optional[tuple[Grant, dict[str, Any]]]:
+    label = f"grants[{i}]"
+    if not isinstance(g, dict):
+        failures.append(CheckFailure("grants", f"{label} must be a mapping with module, function and levels, got {g!r}"))
+        return None
+    where = f"{g.get('module')} › {g.get('function')}"
+    unknown_keys = sorted(set(g) - _GRANT_KEYS)
+    if unknown_keys:
+        failures.append(
+            CheckFailure("grants", f"{label} ({where}): unknown key(s) {unknown_keys}; use module, function, add, edit, delete, inquire, waiver")
+        )
+        return None
+    if not g.get("module") or not g.get("function"):
+        failures.append(CheckFailure("grants", f"{label}: module and function are both required"))
+        return None
+    levels: dict[str, Level] = {}
+    for n in LEVEL_NAMES:
+        try:
+            levels[n] = Level.parse(g.get(n))
+        except ValueError:
+            failures.append(CheckFailure("grants", f"{label} ({where}): invalid {n.title()} level {g.get(n)!r}; use None, My or All"))
+            return None
+    waiver = None
+    if g.get("waiver") is not None:
+        try:
+            waiver = Waiver.model_validate(g["waiver"])
+        except Exception as e:  # pydantic ValidationError: summarise without a traceback
+            failures.append(
+                CheckFailure(
+                    "grants",
+                    f"{label} ({where}): waiver needs justification, approved_by and expires (YYYY-MM-DD): {_short(e)}",
+                )
+            )
+            return None
+    grant = Grant(module=str(g["module"]), function=str(g["function"]), waiver=waiver, **levels)
+    cat = load_catalog()
+    try:
+        m, f = cat.function(grant.module, grant.function)
+    except CatalogError as e:
+        failures.append(CheckFailure("grants", f"{label}: {e}"))
+        return None
+    try:
+        desired_grid([grant], cat)
+    except GrantError as e:
+        failures.append(CheckFailure("grants", f"{label}: {e}"))
+        return None
+    out: dict[str, Any] = {"module": m.name, "function": f.name, **{n: lv.value for n, lv in levels.items()}}
+    if waiver is not None:
+        out["waiver"] = {
+            "justification": waiver.justification,
+            "approved_by": waiver.approved_by,
+            "expires": waiver.expires.isoformat(),
+        }
+    for k in _CARRIED_GRANT_KEYS:
+        if g.get(k) is not None:
+            out[k] = g[k]
+    return grant.model_copy(update={"module": m.name, "function": f.name}), out
+
+
+def _short(e: Exception) -> str:
+    errs = getattr(e, "errors", None)
+    if callable(errs):
+        try:
+            return "; ".join(f"{'.'.join(str(p) for p in x['loc'])}: {x['msg']}" for x in errs())
+        except Exception:
+            pass
+    return str(e).splitlines()[0]
+
+
+def _check_grants(grants: Any, failures: list[CheckFailure]) -> Any:
+    if grants is None:
+        return []
+    if is_unknown(grants):
+        return grants
+    if not isinstance(grants, list):
+        failures.append(CheckFailure("grants", f"grants must be a list of grants, got {type(grants).__name__}"))
+        return grants
+    normalized: list[Any] = []
+    seen: dict[tuple[str, str], int] = {}
+    for i, g in enumerate(grants):
+        if has_unknown(g):
+            normalized.append(g)
+            continue
+        r = _normalize_grant(i, g, failures)
+        if r is None:
+            normalized.append(g)
+            continue
+        grant, out = r
+        key = (grant.module, grant.function)
+        if key in seen:
+            failures.append(
+                CheckFailure(
+                    "grants",
+                    f"grants[{i}]: duplicate grant for {grant.module} › {grant.function} (also grants[{seen[key]}]); merge them into one",
+                )
+            )
+        seen.setdefault(key, i)
+        normalized.append(out)
+    return normalized
+
+
+def _check_customize(customize: Any, failures: list[CheckFailure]) -> Any:
+    if customize is None or is_unknown(customize):
+        return customize
+    if not isinstance(customize, dict):
+        failures.append(CheckFailure("customize", "customize must map \"Module › Function\" to a list of allow-list items"))
+        return customize
+    cat = load_catalog()
+    out: dict[str, Any] = {}
+    for key, items in customize.items():
+        if has_unknown(items):
+            out[key] = items
+            continue
+        try:
+            module, function = _split_function(key)
+            m, f = cat.function(module, function)
+        except CatalogError as e:
+            failures.append(CheckFailure("customize", f"customize[{key!r}]: {e}"))
+            continue
+        if f.customize is None:
+            with_lists = ", ".join(f"{mm.name} › {ff.name}" for mm, ff in cat.functions() if ff.customize)
+            failures.append(CheckFailure("customize", f"{m.name} › {f.name} has no Customize list; functions with one: {with_lists}"))
+            continue
+        if not isinstance(items, list) or not all(isinstance(x, str) for x in items):
+            failures.append(CheckFailure("customize", f"customize[{key!r}] must be a list of item names"))
+            continue
+        canon: list[str] = []
+        for item in items:
+            try:
+                c = cat.customize_item(f, item)
+            except CatalogError as e:
+                failures.append(CheckFailure("customize", f"{m.name} › {f.name} › Customize: {e}"))
+                continue
+            if c not in canon:
+                canon.append(c)
+        out[f"{m.name} › {f.name}"] = canon
+    return out
+
+
+# ---- grids ---------------------------------------------------------------------------------
+
+
+def _desired(props: Mapping[str, Any]) -> Grid:
+    grants = [
+        Grant.model_validate({k: v for k, v in g.items() if k not in _CARRIED_GRANT_KEYS})
+        for g in (props.get("grants") or [])
+    ]
+    return desired_grid(grants)
+
+
+def _full(grid: Grid) -> Grid:
+    """``grid`` with every catalog function present (None where absent)."""
+    out: Grid = {(m.name, f.name): {n: Level.NONE for n in LEVEL_NAMES} for m, f in load_catalog().functions()}
+    out.update(grid)
+    return out
+
+
+def read_live_grid(client: Client, role_id: int):
+    """The role and its live grid: one request for the role, one page of settings."""
+    role = client.get_security_role(role_id)
+    rows = client.list_role_settings(role_id)
+    return role, live_grid([r.model_dump(by_alias=True) for r in rows])
+
+
+def _drift(before: Grid, after: Grid) -> list[str]:
+    """Cells ConnectWise changed since ``before`` was recorded."""
+    keys = [k for k in after if k in before] + [k for k in after if k not in before] + [k for k in before if k not in after]
+    out = []
+    for k in keys:
+        b = before.get(k) or {n: Level.NONE for n in LEVEL_NAMES}
+        a = after.get(k) or {n: Level.NONE for n in LEVEL_NAMES}
+        for n in LEVEL_NAMES:
+            if a[n] != b[n]:
+                out.append(f"{k[0]} › {k[1]} › {n.title()}: now {a[n].value} (was {b[n].value})")
+    return out
+
+
+def _grants_from_grid(grid: Grid) -> list[dict[str, Any]]:
+    return [
+        {"module": m, "function": f, **{n: lv.value for n, lv in cell.items()}}
+        for (m, f), cell in sorted(grid.items())
+        if any(lv is not Level.NONE for lv in cell.values())
+    ]
+
+
+# ---- Customize verification ----------------------------------------------------------------
+
+
+def _verify_customize(client: Client, role_id: int, props: Mapping[str, Any]) -> tuple[str, Optional[dict[str, dict[str, list[str]]]]]:
+    """(status, discrepancies). Discrepancies are None when the lists could not be read."""
+    customize: dict[str, list[str]] = props.get("customize") or {}
+    if not customize:
+        return "nothing to verify (no customize lists in code)", {}
+    ident = props.get("member_identifier")
+    if not ident:
+        return (
+            "not verifiable: ConnectWise has no API to read a role's Customize lists, and no member_identifier "
+            "was given to impersonate an API member of this role",
+            None,
+        )
+    try:
+        member = client.find_api_member(ident)
+    except ConnectWiseError as e:
+        return f"not verifiable: could not look up API member {ident!r} ({e.summary})", None
+    if member is None:
+        return f"not verifiable: API member {ident!r} does not exist (yet)", None
+    if member.inactive_flag:
+        return f"not verifiable: API member {ident!r} is inactive", None
+    if member.security_role is None or member.security_role.id != role_id:
+        has = member.security_role.name or member.security_role.id if member.security_role else "none"
+        return f"not verifiable: API member {ident!r} has security role {has!r}, not this role (id {role_id})", None
+    try:
+        token = client.create_member_token(ident)
+        items = client.as_member(token).my_customize_items()
+    except ConnectWiseError as e:
+        return f"not verifiable: ConnectWise refused to impersonate {ident!r} (HTTP {e.status}: {e.summary})", None
+    cat = load_catalog()
+    discrepancies: dict[str, dict[str, list[str]]] = {}
+    for key, wanted in customize.items():
+        module, function = _split_function(key)
+        _m, f = cat.function(module, function)
+        cid = f.customize.identifier if f.customize else None
+
+        def canon(x: str) -> str:
+            try:
+                return normalize(cat.customize_item(f, x))
+            except CatalogError:
+                return normalize(x)
+
+        live = {canon(i.item_identifier): i.item_identifier for i in items if i.customize_identifier == cid}
+        want = {canon(x): x for x in wanted}
+        missing = [v for k, v in want.items() if k not in live]
+        extra = [v for k, v in live.items() if k not in want]
+        if missing or extra:
+            discrepancies[key] = {"allow": missing, "disallow": extra}
+    if discrepancies:
+        return f"verified as {ident!r}: differs from the code (see checklist)", discrepancies
+    return f"verified as {ident!r}: matches the code", {}
+
+
+# ---- the provider --------------------------------------------------------------------------
+
+
+def _checklist_path(props: Mapping[str, Any], role_name: str) -> Path:
+    base = Path(props.get("checklist_dir") or DEFAULT_CHECKLIST_DIR)
+    if not base.is_absolute():
+        base = Path.cwd() / base
+    safe = re.sub(r"[^\w.\- ]+", "_", role_name).strip() or "role"
+    return base / f"{safe}.md"
+
+
+class RolePermissionsProvider(BaseProvider):
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        failures: list[CheckFailure] = []
+        inputs = dict(news)
+        check_id(news, "role_id", "role_id (the SecurityRole's role_id)", failures, required=True)
+        check_name(news, "role_name", "role_name (UI \u201cRole ID\u201d)", 30, failures)
+        check_name(news, "member_identifier", "member_identifier", 15, failures, required=False)
+        inputs["grants"] = _check_grants(news.get("grants"), failures)
+        inputs["customize"] = _check_customize(news.get("customize"), failures)
+        feats = news.get("features")
+        if feats is not None and not is_unknown(feats) and not isinstance(feats, list):
+            failures.append(CheckFailure("features", "features must be a list of feature names"))
+        if not is_unknown(news.get("role_id")) and news.get("role_id") is not None and not failures:
+            inputs["role_id"] = int(news["role_id"])
+        return CheckResult(inputs, failures)
+
+    # -- create / update: verify, never write --
+    def _reconcile(self, props: dict[str, Any]) -> dict[str, Any]:
+        props = {k: props.get(k) for k in _INPUT_KEYS}
+        role_id = int(props["role_id"])
+        client = self.client()
+        try:
+            role, live = read_live_grid(client, role_id)
+        except NotFound as e:
+            raise NotFound(
+                f"security role id {role_id} ({props.get('role_name')!r}) does not exist in ConnectWise.",
+                method=e.method, path=e.path, status=404, code=e.code, cw_message=e.cw_message, errors=e.errors,
+                hint="it was deleted outside Pulumi: run `pulumi refresh` so the SecurityRole is recreated, then `pulumi up`.",
+            ) from None
+        changes = diff_grids(_desired(props), live)
+        status, discrepancies = _verify_customize(client, role_id, props)
+        role_name = role.name or str(props.get("role_name"))
+        path = _checklist_path(props, role_name)
+        if changes or discrepancies:
+            if discrepancies is None:  # unverifiable: still tell the admin what the lists must hold
+                lists = {k: {"allow": list(v)} for k, v in (props.get("customize") or {}).items()}
+            else:
+                lists = discrepancies
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(render_checklist(role_name, changes, lists), encoding="utf-8")
+            lines = [f"  - {c}" for c in changes]
+            for fn, d in (discrepancies or {}).items():
+                lines += [f"  - {fn} › Customize: allow {i!r} (missing)" for i in d.get("allow", [])]
+                lines += [f"  - {fn} › Customize: disallow {i!r} (allowed in ConnectWise, not in code)" for i in d.get("disallow", [])]
+            n = len(lines)
+            note = "" if discrepancies is not None else f"\nCustomize lists: {status}."
+            raise RoleOutOfSync(
+                f"Security role {role_name!r} (id {role_id}) in ConnectWise does not match the code: "
+                f"{n} setting{'s' if n != 1 else ''} differ. ConnectWise's API cannot write role permissions, "
+                f"so set them by hand in System › Security Roles › {role_name}, then run `pulumi up` again:\n"
+                + "\n".join(lines)
+                + f"{note}\nChecklist: {path}",
+                changes,
+                path,
+            )
+        if path.exists():
+            path.unlink()  # an old checklist would only mislead now that the role matches
+        return {**props, "live": grid_to_json(live), "pending": [], "drift": [], "customize_status": status}
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        outs = self._reconcile(props)
+        return CreateResult(str(outs["role_id"]), outs)
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(self._reconcile(news))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        props = clean(props)
+        role_id = int(props.get("role_id") or id_)
+        try:
+            role, live = read_live_grid(self.client(), role_id)
+        except NotFound:
+            return ReadResult("", {})
+        imported = "grants" not in props
+        if imported:  # adopting: describe what ConnectWise has as the inputs
+            props = {
+                "role_id": role_id, "role_name": role.name, "grants": _grants_from_grid(live), "customize": None,
+                "integration": None, "features": None, "waivers": None, "checklist_dir": None, "member_identifier": None,
+            }
+        before = grid_from_json(props.get("live") or {}) if "live" in props else live
+        pending = [str(c) for c in diff_grids(_desired(props), live)]
+        outs = {
+            **props,
+            "live": grid_to_json(live),
+            "pending": pending,
+            "drift": _drift(before, live),
+            "customize_status": props.get("customize_status") or "not checked by refresh",
+        }
+        inputs = {k: props.get(k) for k in _INPUT_KEYS} if imported else None
+        return ReadResult(str(role_id), outs, inputs)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        new_role = news.get("role_id")
+        if is_unknown(new_role) or (olds.get("role_id") is not None and int(new_role) != int(olds["role_id"])):
+            return DiffResult(changes=True, replaces=["role_id"])
+        changed = [k for k in _INPUT_KEYS if k != "role_id" and (has_unknown(news.get(k)) or news.get(k) != olds.get(k))]
+        if changed:
+            return DiffResult(changes=True, replaces=[])
+        # Same code: does ConnectWise (as last read) still match it? Drift → an update, which re-verifies.
+        live = _full(grid_from_json(olds.get("live") or {}))
+        if diff_grids(_desired(news), live) or olds.get("pending"):
+            return DiffResult(changes=True, replaces=[])
+        return DiffResult(changes=False, replaces=[])
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        # Nothing to undo: the API cannot write settings. Deleting the SecurityRole removes them.
+        return None
+
+
+class RolePermissions(Resource, module="connectwise", name="RolePermissions"):
+    """The complete permission grid of a security role, verified against ConnectWise.
+
+    Every catalog function not listed in ``grants`` is desired at None. Because ConnectWise's API
+    cannot write settings, ``pulumi up`` fails with a checklist until an admin has set them.
+    Outputs: ``live`` (the grid read from ConnectWise), ``pending`` (cells still to set),
+    ``drift`` (cells changed in ConnectWise since the last read), ``customize_status``.
+    """
+
+    live: pulumi.Output[dict]
+    pending: pulumi.Output[list]
+    drift: pulumi.Output[list]
+    customize_status: pulumi.Output[str]
+    role_id: pulumi.Output[int]
+    role_name: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        role_id: pulumi.Input[int],
+        role_name: pulumi.Input[str],
+        grants: pulumi.Input[list],
+        customize: Optional[pulumi.Input[dict]] = None,
+        integration: Optional[pulumi.Input[str]] = None,
+        features: Optional[pulumi.Input[list]] = None,
+        waivers: Optional[pulumi.Input[Any]] = None,
+        checklist_dir: Optional[pulumi.Input[str]] = None,
+        member_identifier: Optional[pulumi.Input[str]] = None,
+        opts: Optional[pulumi.ResourceOptions] = None,
+    ) -> None:
+        super().__init__(
+            RolePermissionsProvider(),
+            resource_name,
+            {
+                "role_id": role_id,
+                "role_name": role_name,
+                "grants": grants,
+                "customize": customize,
+                "integration": integration,
+                "features": features,
+                "waivers": waivers,
+                "checklist_dir": checklist_dir,
+                "member_identifier": member_identifier,
+                "live": None,
+                "pending": None,
+                "drift": None,
+                "customize_status": None,
+            },
+            opts,
+        )
+
+
