@@ -1,0 +1,166 @@
+"""Run cwsim in-process for tests: a real uvicorn server on a free 127.0.0.1 port, in a thread.
+
+    from cwsim.testing import running_server
+    with running_server() as sim:
+        client = sim.client()                      # httpx.Client with auth + clientId, base = API root
+        client.get("/system/securityroles")
+        sim.console_url, sim.metrics(), sim.add_fault(kind="status", status=503, count=1)
+
+``tests/cwsim/conftest.py`` shows the pytest fixtures built on these functions.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import socket
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+import httpx
+import uvicorn
+
+from cwroles import emulator_defaults as D
+
+from .app import create_app
+
+API_PREFIX = "/v4_6_release/apis/3.0"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def basic_auth(company_id: str, public_key: str, private_key: str) -> str:
+    raw = f"{company_id}+{public_key}:{private_key}".encode()
+    return "Basic " + base64.b64encode(raw).decode()
+
+
+@dataclass
+class SimServer:
+    url: str
+    company_id: str
+    db_path: str
+    client_id: str = D.CLIENT_ID
+    public_key: str = D.ADMIN_PUBLIC_KEY
+    private_key: str = D.ADMIN_PRIVATE_KEY
+    app: Any = field(default=None, repr=False)
+
+    @property
+    def api_url(self) -> str:
+        return self.url + API_PREFIX
+
+    @property
+    def console_url(self) -> str:
+        return f"{self.url}/console/{self.company_id}"
+
+    @property
+    def console_api(self) -> str:
+        return f"{self.url}/console/api/{self.company_id}"
+
+    def headers(self, public_key: Optional[str] = None, private_key: Optional[str] = None,
+                company_id: Optional[str] = None) -> dict[str, str]:
+        return {
+            "Authorization": basic_auth(company_id or self.company_id, public_key or self.public_key,
+                                        private_key or self.private_key),
+            "clientId": self.client_id,
+            "Accept": "application/vnd.connectwise.com+json; version=2025.1",
+        }
+
+    def client(self, public_key: Optional[str] = None, private_key: Optional[str] = None,
+               company_id: Optional[str] = None, **kw: Any) -> httpx.Client:
+        """An httpx client rooted at the API prefix, authenticated as the bootstrap admin (or given keys)."""
+        return httpx.Client(base_url=self.api_url, headers=self.headers(public_key, private_key, company_id),
+                            timeout=kw.pop("timeout", 10), **kw)
+
+    def admin(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=10)
+
+    # ---- admin helpers ----
+    def _admin(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        with self.admin() as c:
+            r = c.request(method, path, **kw)
+        r.raise_for_status()
+        return r
+
+    def metrics(self) -> dict:
+        return self._admin("GET", "/_cwsim/requests").json()
+
+    def reset_metrics(self) -> None:
+        self._admin("DELETE", "/_cwsim/requests")
+
+    def reset(self, company_id: Optional[str] = None) -> None:
+        """Wipe a company back to its bootstrap state, clear faults and metrics."""
+        self._admin("POST", "/_cwsim/reset", json={"companyId": company_id or self.company_id})
+        self.reset_metrics()
+
+    def add_fault(self, **rule: Any) -> dict:
+        return self._admin("POST", "/_cwsim/faults", json=rule).json()
+
+    def clear_faults(self) -> None:
+        self._admin("DELETE", "/_cwsim/faults")
+
+    def set_token_ttl(self, seconds: float) -> None:
+        self._admin("POST", "/_cwsim/config", json={"tokenTtlSeconds": seconds})
+
+    def create_company(self, company_id: str, **kw: Any) -> dict:
+        return self._admin("POST", "/_cwsim/companies", json={"companyId": company_id, **kw}).json()
+
+    # ---- console helpers ----
+    def set_levels(self, role: int | str, *settings: dict) -> dict:
+        """POST /console/api/{company}/roles/{role}/settings with grant-like dicts."""
+        return self._admin("POST", f"/console/api/{self.company_id}/roles/{role}/settings",
+                           json={"settings": list(settings)}).json()
+
+    def set_customize(self, role: int | str, function: str, allow: list[str]) -> dict:
+        return self._admin("PUT", f"/console/api/{self.company_id}/roles/{role}/customize",
+                           json={"function": function, "allow": allow}).json()
+
+    def create_key(self, member: int | str, description: str = "test key") -> dict:
+        return self._admin("POST", f"/console/api/{self.company_id}/apiMembers/{member}/keys",
+                           json={"description": description}).json()
+
+
+class _Server(uvicorn.Server):
+    def install_signal_handlers(self) -> None:  # running in a thread
+        pass
+
+
+@contextlib.contextmanager
+def running_server(db_path: str | Path | None = None, company_id: str = D.COMPANY_ID,
+                   port: Optional[int] = None) -> Iterator[SimServer]:
+    """Start cwsim on 127.0.0.1 in a background thread; stop it on exit.
+
+    ``db_path=None`` uses a fresh temporary SQLite file (deleted afterwards).
+    """
+    tmp = None
+    if db_path is None:
+        tmp = tempfile.TemporaryDirectory(prefix="cwsim-")
+        db_path = Path(tmp.name) / "tenant.sqlite"
+    app = create_app(str(db_path), default_company=company_id)
+    port = port or free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
+                            http="h11", loop="asyncio")
+    server = _Server(config)
+    thread = threading.Thread(target=server.run, name=f"cwsim:{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"cwsim did not start on 127.0.0.1:{port}")
+        time.sleep(0.01)
+    sim = SimServer(url=f"http://127.0.0.1:{port}", company_id=company_id, db_path=str(db_path), app=app)
+    try:
+        yield sim
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        app.store.close()
+        if tmp is not None:
+            tmp.cleanup()
