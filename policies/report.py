@@ -1,0 +1,307 @@
+"""Turn a preview's policy results into a PR comment (Markdown) and SARIF 2.1.0 for code scanning.
+
+    python -m policies.report preview.json --markdown report.md --sarif report.sarif [--fail-on-mandatory]
+
+Input (any of these; the format is detected):
+
+* the engine event stream: ``pulumi preview --event-log events.jsonl`` or
+  ``PULUMI_ENABLE_STREAMING_JSON_PREVIEW=true pulumi preview --json`` — one JSON engine event per line,
+  policy results in ``policyEvent`` objects (resourceUrn, message, policyName, policyPackName,
+  policyPackVersion, enforcementLevel, severity). This is the format to use with Pulumi CLI 3.259;
+* a JSON array of engine events, or ``{"events": [...]}`` (the service's event API);
+* the ``pulumi preview --json`` digest (``{"steps", "diagnostics", ...}``). The 3.259 CLI leaves
+  policy events out of the digest (pkg/backend/display/json.go: "we don't handle policy events in JSON
+  serialization"); diagnostics that do carry policyName/enforcementLevel fields are read, and when
+  none do the report says so instead of claiming a clean result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+WAIVED_POLICY = "cwroles-waived-grants"
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+_COLOR = re.compile(r"<\{%[^%]*%\}>")
+_LEVELS = {"mandatory": "mandatory", "error": "mandatory", "remediate": "mandatory",
+           "advisory": "advisory", "warning": "advisory", "info": "advisory"}
+NO_POLICY_DATA = (
+    "This file has no policy results. `pulumi preview --json` (CLI 3.259) leaves policy events out of its "
+    "JSON digest: run the preview with `--event-log events.jsonl` (or with "
+    "`PULUMI_ENABLE_STREAMING_JSON_PREVIEW=true`) and pass that file instead."
+)
+
+
+@dataclass
+class Violation:
+    urn: str
+    policy: str
+    pack: str
+    level: str  # mandatory | advisory | waived
+    description: str
+    detail: str
+    severity: str = ""
+    pack_version: str = ""
+
+    @property
+    def resource(self) -> str:
+        return resource_label(self.urn)
+
+
+@dataclass
+class Results:
+    violations: list[Violation] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # non-policy error diagnostics
+    checked: set[str] = field(default_factory=set)  # resources a policy pack analyzed
+    packs: dict[str, str] = field(default_factory=dict)
+    policy_data: bool = False  # the input can carry policy results (event stream) or does
+
+    def by_level(self, level: str) -> list[Violation]:
+        return [v for v in self.violations if v.level == level]
+
+
+class ReportInputError(ValueError):
+    pass
+
+
+def clean(text: str) -> str:
+    return _COLOR.sub("", text or "").strip()
+
+
+def resource_label(urn: str) -> str:
+    """ "urn:pulumi:dev::cwroles::pulumi-python:dynamic/connectwise:RolePermissions::mobius" -> "RolePermissions mobius"."""
+    if not urn:
+        return "stack"
+    parts = urn.split("::")
+    if len(parts) >= 4:
+        rtype = parts[-2].split("$")[-1]
+        short = rtype.rsplit(":", 1)[-1] or rtype
+        return f"{short} {parts[-1]}"
+    return urn
+
+
+def stack_of(urn: str) -> Optional[str]:
+    m = re.match(r"urn:pulumi:([^:]+)::", urn or "")
+    return m.group(1) if m else None
+
+
+def _violation(d: dict, urn_key: str) -> Violation:
+    msg = clean(d.get("message", ""))
+    prefix = clean(d.get("prefix", "")).rstrip(": ").lower()
+    raw_level = str(d.get("enforcementLevel") or d.get("level") or prefix or d.get("severity") or "").lower()
+    level = _LEVELS.get(raw_level, "mandatory" if raw_level not in ("", "advisory") else "advisory")
+    for lead in ("mandatory: ", "advisory: "):
+        if msg.lower().startswith(lead):
+            msg = msg[len(lead):]
+    description, _, detail = msg.partition("\n")
+    description, detail = description.strip(), detail.strip()
+    if not detail:
+        detail, description = description, str(d.get("description") or "")
+    policy = str(d.get("policyName") or "")
+    if policy == WAIVED_POLICY or detail.startswith("WAIVED "):
+        level = "waived"
+    return Violation(urn=str(d.get(urn_key) or d.get("urn") or ""), policy=policy,
+                     pack=str(d.get("policyPackName") or ""), level=level, description=description,
+                     detail=detail, severity=str(d.get("severity") or "") if "enforcementLevel" in d else "",
+                     pack_version=str(d.get("policyPackVersion") or ""))
+
+
+def _from_events(events: Iterable[dict], results: Results) -> None:
+    results.policy_data = True
+    for e in events:
+        if not isinstance(e, dict):
+            continue
+        if isinstance(e.get("policyEvent"), dict):
+            results.violations.append(_violation(e["policyEvent"], "resourceUrn"))
+        s = e.get("policyAnalyzeSummaryEvent")
+        if isinstance(s, dict):
+            results.checked.add(str(s.get("resourceUrn") or ""))
+            results.packs[str(s.get("policyPackName"))] = str(s.get("policyPackVersion") or "")
+        d = e.get("diagnosticEvent")
+        if isinstance(d, dict) and d.get("severity") == "error" and not d.get("ephemeral"):
+            results.errors.append(clean(str(d.get("prefix", "")) + str(d.get("message", ""))))
+
+
+def _from_digest(doc: dict, results: Results) -> None:
+    for key in ("policyViolations", "policyEvents"):
+        for d in doc.get(key) or []:
+            if isinstance(d, dict):
+                results.policy_data = True
+                results.violations.append(_violation(d, "resourceUrn" if "resourceUrn" in d else "urn"))
+    for d in doc.get("diagnostics") or []:
+        if not isinstance(d, dict):
+            continue
+        if d.get("policyName"):
+            results.policy_data = True
+            results.violations.append(_violation(d, "urn"))
+        elif str(d.get("severity", "")).lower() == "error":
+            results.errors.append(clean(str(d.get("prefix", "")) + str(d.get("message", ""))))
+
+
+def parse(text: str) -> Results:
+    results = Results()
+    text = text.strip()
+    if not text:
+        raise ReportInputError("the input is empty; pass the file written by `pulumi preview --event-log` or --json")
+    try:
+        doc: Any = json.loads(text)
+    except json.JSONDecodeError:
+        events = []
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                events.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                raise ReportInputError(f"line {n} is not JSON ({e.msg}); expected `pulumi preview --json` output "
+                                       "or an event log (one JSON event per line)") from None
+        _from_events(events, results)
+        return results
+    if isinstance(doc, list):
+        _from_events(doc, results)
+    elif isinstance(doc, dict) and isinstance(doc.get("events"), list):
+        _from_events(doc["events"], results)
+    elif isinstance(doc, dict) and any(k in doc for k in ("policyEvent", "diagnosticEvent", "sequence")):
+        _from_events([doc], results)
+    elif isinstance(doc, dict):
+        _from_digest(doc, results)
+    else:
+        raise ReportInputError("expected a JSON object or event list from `pulumi preview`")
+    return results
+
+
+# ---- Markdown --------------------------------------------------------------------------------------
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", "<br>")
+
+
+def _order(v: Violation) -> tuple:
+    return ({"mandatory": 0, "advisory": 1, "waived": 2}[v.level], v.policy, v.detail)
+
+
+def markdown(results: Results, title: str = "cwroles policy report") -> str:
+    mand, adv, waived = (results.by_level(x) for x in ("mandatory", "advisory", "waived"))
+    lines = [f"## {title}", ""]
+    if not results.policy_data:
+        lines += [f"> ⚠️ {NO_POLICY_DATA}", ""]
+    elif mand:
+        lines.append(f"**❌ {len(mand)} mandatory violation{'s' * (len(mand) != 1)}** block this pull request "
+                     f"· {len(adv)} advisory · {len(waived)} waived")
+    else:
+        lines.append(f"**✅ No mandatory violations** · {len(adv)} advisory · {len(waived)} waived")
+    if results.checked:
+        lines.append(f"<sub>{len(results.checked)} resources checked by "
+                     + ", ".join(f"{p}@{v}" if v else p for p, v in sorted(results.packs.items())) + "</sub>")
+    lines.append("")
+    open_ = [v for v in results.violations if v.level != "waived"]
+    if open_:
+        lines += ["### Violations by resource", ""]
+        groups: dict[str, list[Violation]] = {}
+        for v in sorted(open_, key=_order):
+            groups.setdefault(v.urn, []).append(v)
+        for urn, vs in sorted(groups.items(), key=lambda kv: (min(_order(v)[0] for v in kv[1]), kv[0])):
+            nm = sum(v.level == "mandatory" for v in vs)
+            badge = f"❌ {nm} mandatory" if nm else "⚠️ advisory only"
+            lines += [f"#### `{resource_label(urn)}` — {badge}", f"<sub>{urn or 'stack-level'}</sub>", ""]
+            for v in vs:
+                icon = "❌" if v.level == "mandatory" else "⚠️"
+                lines.append(f"- {icon} **{v.level}** `{v.policy}`: {_md(v.detail)}")
+            lines.append("")
+    if waived:
+        lines += ["### Waived exceptions", "",
+                  "Accepted by a waiver: check each justification, approver and expiry date.", "",
+                  "| Resource | Waived grant |", "|---|---|"]
+        for v in sorted(waived, key=lambda v: (v.urn, v.detail)):
+            lines.append(f"| `{resource_label(v.urn)}` | {_md(v.detail.removeprefix('WAIVED '))} |")
+        lines.append("")
+    if results.errors:
+        lines += ["### Other errors in the preview", ""] + [f"- {_md(e)}" for e in results.errors] + [""]
+    lines.append("<sub>Policies and waivers: docs/policies.md</sub>")
+    return "\n".join(lines) + "\n"
+
+
+# ---- SARIF ------------------------------------------------------------------------------------------
+def sarif(results: Results, artifact: Optional[str] = None) -> dict:
+    rules: list[dict] = []
+    index: dict[str, int] = {}
+    for v in sorted(results.violations, key=lambda v: v.policy):
+        rid = v.policy or "policy"
+        if rid not in index:
+            index[rid] = len(rules)
+            rules.append({
+                "id": rid,
+                "name": "".join(p.title() for p in re.split(r"[^A-Za-z0-9]+", rid) if p),
+                "shortDescription": {"text": v.description or rid},
+                "help": {"text": "See docs/policies.md for the policy, its data and how to waive a grant."},
+                "properties": {"tags": ["pulumi-policy", v.pack or "policy"]},
+            })
+    out: list[dict] = []
+    for v in sorted(results.violations, key=lambda v: (v.urn, _order(v))):
+        rid = v.policy or "policy"
+        uri = artifact or (f"Pulumi.{stack_of(v.urn)}.yaml" if stack_of(v.urn) else "Pulumi.yaml")
+        r: dict[str, Any] = {
+            "ruleId": rid,
+            "ruleIndex": index[rid],
+            "level": {"mandatory": "error", "advisory": "warning", "waived": "note"}[v.level],
+            "message": {"text": f"{resource_label(v.urn)}: {v.detail}"},
+            "locations": [{
+                "physicalLocation": {"artifactLocation": {"uri": uri}, "region": {"startLine": 1}},
+                "logicalLocations": [{"fullyQualifiedName": v.urn or "stack", "kind": "resource"}],
+            }],
+            "partialFingerprints": {
+                "cwrolesViolation/v1": hashlib.sha256(f"{rid}|{v.urn}|{v.detail}".encode()).hexdigest()},
+            "properties": {"enforcementLevel": v.level, "urn": v.urn},
+        }
+        if v.level == "waived":
+            r["suppressions"] = [{"kind": "external", "justification": v.detail.removeprefix("WAIVED ")}]
+        out.append(r)
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "cwroles-policies", "semanticVersion": "0.1.0",
+                                "informationUri": "https://www.pulumi.com/docs/using-pulumi/crossguard/",
+                                "rules": rules}},
+            "results": out,
+        }],
+    }
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m policies.report", description=__doc__.split("\n\n")[0])
+    ap.add_argument("input", help="preview output: event log (JSON lines), event list, or --json digest; '-' = stdin")
+    ap.add_argument("--markdown", type=Path, help="write the PR comment here")
+    ap.add_argument("--sarif", type=Path, help="write SARIF 2.1.0 here")
+    ap.add_argument("--sarif-artifact", help="file SARIF results point at (default: Pulumi.<stack>.yaml)")
+    ap.add_argument("--title", default="cwroles policy report")
+    ap.add_argument("--fail-on-mandatory", action="store_true", help="exit 1 when a mandatory violation is present")
+    a = ap.parse_args(argv)
+    try:
+        text = sys.stdin.read() if a.input == "-" else Path(a.input).read_text(encoding="utf-8")
+        results = parse(text)
+    except (OSError, ReportInputError) as e:
+        print(f"policies.report: cannot read {a.input}: {e}", file=sys.stderr)
+        return 2
+    md = markdown(results, a.title)
+    if a.markdown:
+        a.markdown.write_text(md, encoding="utf-8")
+    if a.sarif:
+        a.sarif.write_text(json.dumps(sarif(results, a.sarif_artifact), indent=2), encoding="utf-8")
+    if not a.markdown and not a.sarif:
+        sys.stdout.write(md)
+    if not results.policy_data:
+        print(f"policies.report: {NO_POLICY_DATA}", file=sys.stderr)
+    mand = len(results.by_level("mandatory"))
+    print(f"policies.report: {mand} mandatory, {len(results.by_level('advisory'))} advisory, "
+          f"{len(results.by_level('waived'))} waived", file=sys.stderr)
+    return 1 if (a.fail_on_mandatory and mand) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
