@@ -36,6 +36,10 @@ NO_POLICY_DATA = (
     "JSON digest: run the preview with `--event-log events.jsonl` (or with "
     "`PULUMI_ENABLE_STREAMING_JSON_PREVIEW=true`) and pass that file instead."
 )
+NO_PACK_RAN = (
+    "No policy pack ran in this preview (the events hold no policy results or summaries): run "
+    "`pulumi preview --policy-pack policies --event-log events.jsonl` and pass that file."
+)
 
 
 @dataclass
@@ -60,7 +64,12 @@ class Results:
     errors: list[str] = field(default_factory=list)  # non-policy error diagnostics
     checked: set[str] = field(default_factory=set)  # resources a policy pack analyzed
     packs: dict[str, str] = field(default_factory=dict)
-    policy_data: bool = False  # the input can carry policy results (event stream) or does
+    policy_data: bool = False  # a policy pack demonstrably ran (results, summaries, or load events)
+    event_stream: bool = False
+
+    @property
+    def missing_data_notice(self) -> str:
+        return NO_PACK_RAN if self.event_stream else NO_POLICY_DATA
 
     def by_level(self, level: str) -> list[Violation]:
         return [v for v in self.violations if v.level == level]
@@ -112,11 +121,16 @@ def _violation(d: dict, urn_key: str) -> Violation:
                      pack_version=str(d.get("policyPackVersion") or ""))
 
 
+_POLICY_EVENTS = ("policyEvent", "policyLoadEvent", "policyAnalyzeSummaryEvent", "policyAnalyzeStackSummaryEvent")
+
+
 def _from_events(events: Iterable[dict], results: Results) -> None:
-    results.policy_data = True
+    results.event_stream = True
     for e in events:
         if not isinstance(e, dict):
             continue
+        if any(k in e for k in _POLICY_EVENTS) or (e.get("summaryEvent") or {}).get("PolicyPacks"):
+            results.policy_data = True
         if isinstance(e.get("policyEvent"), dict):
             results.violations.append(_violation(e["policyEvent"], "resourceUrn"))
         s = e.get("policyAnalyzeSummaryEvent")
@@ -189,7 +203,7 @@ def markdown(results: Results, title: str = "cwroles policy report") -> str:
     mand, adv, waived = (results.by_level(x) for x in ("mandatory", "advisory", "waived"))
     lines = [f"## {title}", ""]
     if not results.policy_data:
-        lines += [f"> ⚠️ {NO_POLICY_DATA}", ""]
+        lines += [f"> ⚠️ {results.missing_data_notice}", ""]
     elif mand:
         lines.append(f"**❌ {len(mand)} mandatory violation{'s' * (len(mand) != 1)}** block this pull request "
                      f"· {len(adv)} advisory · {len(waived)} waived")
@@ -280,7 +294,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--sarif", type=Path, help="write SARIF 2.1.0 here")
     ap.add_argument("--sarif-artifact", help="file SARIF results point at (default: Pulumi.<stack>.yaml)")
     ap.add_argument("--title", default="cwroles policy report")
-    ap.add_argument("--fail-on-mandatory", action="store_true", help="exit 1 when a mandatory violation is present")
+    ap.add_argument("--fail-on-mandatory", action="store_true",
+                    help="exit 1 when a mandatory violation is present, 2 when the input shows no policy pack ran")
     a = ap.parse_args(argv)
     try:
         text = sys.stdin.read() if a.input == "-" else Path(a.input).read_text(encoding="utf-8")
@@ -295,11 +310,12 @@ def main(argv: Optional[list[str]] = None) -> int:
         a.sarif.write_text(json.dumps(sarif(results, a.sarif_artifact), indent=2), encoding="utf-8")
     if not a.markdown and not a.sarif:
         sys.stdout.write(md)
-    if not results.policy_data:
-        print(f"policies.report: {NO_POLICY_DATA}", file=sys.stderr)
     mand = len(results.by_level("mandatory"))
     print(f"policies.report: {mand} mandatory, {len(results.by_level('advisory'))} advisory, "
           f"{len(results.by_level('waived'))} waived", file=sys.stderr)
+    if not results.policy_data:
+        print(f"policies.report: {results.missing_data_notice}", file=sys.stderr)
+        return 2 if a.fail_on_mandatory else 0
     return 1 if (a.fail_on_mandatory and mand) else 0
 
 
