@@ -18,9 +18,9 @@ MEMBER_T = "pulumi-python:dynamic/connectwise:ApiMember"
 
 
 class CwMocks(pulumi.runtime.Mocks):
-    def __init__(self, pending: str = ""):
+    def __init__(self, pending: list | None = None):
         self.created: dict[str, tuple[str, dict]] = {}
-        self.pending = pending
+        self.pending = pending or []
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         inputs = {k: v for k, v in args.inputs.items() if not k.startswith("__")}
@@ -37,7 +37,7 @@ class CwMocks(pulumi.runtime.Mocks):
         return {}
 
 
-def run_program(config: dict, stack: str = "test", pending: str = ""):
+def run_program(config: dict, stack: str = "test", pending: list | None = None):
     mocks = CwMocks(pending)
     pulumi.runtime.set_all_config(
         {f"cwroles:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
@@ -78,12 +78,12 @@ def test_mobius_stack_declares_role_permissions_and_member():
     assert out["role_id"] == 17 and out["role_name"] == "Mobius"
     assert out["api_member_identifier"] == "Mobius" and out["api_member_id"] == 42
     assert out["integration"] == "mobius" and out["features"] == ["custom-menu-entry"]
-    assert out["pending"] == "" and out["customize_status"] == "in sync"
+    assert out["pending"] == [] and out["customize_status"] == "in sync"
     assert "System › Members › API Members › Mobius › API Keys" in out["next_step"]
 
 
 def test_msp_process_with_overrides_and_pending_checklist():
-    checklist = "# Security role “Acme MSP Process”: changes to make by hand\n- [ ] Notes: Add → **All**"
+    checklist = ["Companies › Notes › Add: set All (now None)"]
     mocks, out = run_program(
         {"integration": "msp-process", "features": "invoices-tab", "roleName": "Acme MSP Process",
          "apiMemberIdentifier": "AcmeMSPP", "apiMemberEmail": "api@acme.example"},
