@@ -261,8 +261,8 @@ def _verify_customize(client: Client, role_id: int, props: Mapping[str, Any]) ->
     ident = props.get("member_identifier")
     if not ident:
         return (
-            "not verifiable: ConnectWise has no API to read a role's Customize lists, and no member_identifier "
-            "was given to impersonate an API member of this role",
+            "not verifiable: no member_identifier given (ConnectWise has no API to read a role's Customize "
+            "lists; they can only be checked by impersonating an API member that holds the role)",
             None,
         )
     try:
