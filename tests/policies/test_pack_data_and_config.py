@@ -1,0 +1,84 @@
+"""The pack's data files, its policy list, example configs, and the stacks' own plans against it."""
+
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+
+from policies.rules import POLICIES, least_privilege, privileged_functions, table_setup_allowlist, waived_grants
+from policies.rules.baseline import baseline_names, load_baseline, parse_baseline
+from policies.rules.privileged import default_rules, rules_from_config
+from policy_helpers import ROLE_PERMISSIONS, UNKNOWN_STRING, run
+
+PACK = Path(__file__).resolve().parents[2] / "policies"
+
+
+def test_one_baseline_per_integration_and_all_names_resolve():
+    assert baseline_names() == ["managed-backup", "mobius", "msp-process"]
+    for n in baseline_names():
+        b = load_baseline(n)
+        assert b.integration == n and b.functions and b.customize
+
+
+def test_baseline_typos_are_rejected_with_closest_names():
+    with pytest.raises(ValueError, match=r"'Service Tickets'"):
+        parse_baseline({"integration": "x", "functions": [{"function": "Service Desk › Service Tix", "inquire": "All"}]},
+                       "t")
+    with pytest.raises(ValueError, match="feature 'nope' is not declared"):
+        parse_baseline({"integration": "x", "functions": [{"function": "System › Table Setup", "inquire": "All",
+                                                           "feature": "nope"}]}, "t")
+
+
+def test_privileged_list_covers_the_required_functions():
+    described = {r.describe() for r in default_rules()}
+    assert described == {
+        "System › Member Maintenance (Add/Edit/Delete)", "System › Security (any level)",
+        "System › My Company (Add/Edit/Delete)", "System › Manage Hosted API (any level)",
+        "System › Custom Menu Entry (any level)", "System › Mass Maintenance (any level)",
+        "System › Table Setup (Add/Edit/Delete)", "Companies › Configuration - Display Passwords (any level)",
+        "any function (Delete)"}
+
+
+def test_policy_names_unique_and_only_waived_grants_is_advisory():
+    names = [p.name for p in POLICIES]
+    assert len(names) == len(set(names)) == 6 and all(n.startswith("cwroles-") for n in names)
+    levels = {p.name: p.enforcement_level for p in POLICIES}
+    assert {n for n, lv in levels.items() if lv is not None} == {"cwroles-waived-grants"}
+
+
+@pytest.mark.parametrize("name", ["strict.json", "rollout.json"])
+def test_example_configs_name_real_policies_and_keep_waivers_advisory(name):
+    cfg = json.loads((PACK / "config" / name).read_text(encoding="utf-8"))
+    known = {p.name for p in POLICIES} | {"all"}
+    assert set(cfg) <= known
+    if cfg.get("all") == "mandatory":  # "all" also overrides the waived-grants level: keep waivers advisory
+        assert cfg["cwroles-waived-grants"] == "advisory"
+    for policy, value in cfg.items():
+        if isinstance(value, dict) and "extraPrivilegedFunctions" in value:
+            assert len(rules_from_config(value)) == len(default_rules()) + len(value["extraPrivilegedFunctions"])
+
+
+def _stack_plans():
+    from cwroles.manifest import load_manifest, manifest_names
+    from stacks.program import build_plan, read_settings
+    for n in manifest_names():
+        m = load_manifest(n)
+        feats = [f.name for f in m.features]
+        for k in range(len(feats) + 1):
+            for combo in itertools.combinations(feats, k):
+                yield n, combo, build_plan(m, read_settings({"integration": n, "features": list(combo)}))
+
+
+def test_the_stacks_plans_pass_the_pack():
+    """Cross-check with the stack program: what it would declare for each vendor and feature set passes."""
+    seen = set()
+    for n, combo, plan in _stack_plans():
+        seen.add(n)
+        props = {**plan.permissions_args, "role_id": UNKNOWN_STRING, "role_name": plan.role_args["name"],
+                 "__provider": "x"}
+        for p in (least_privilege, privileged_functions, table_setup_allowlist):
+            assert run(p, ROLE_PERMISSIONS, props) == [], (n, combo, p.name)
+        waived = run(waived_grants, ROLE_PERMISSIONS, props)
+        assert (len(waived) > 0) == (n == "mobius"), (n, combo, waived)
+    assert seen == {"managed-backup", "mobius", "msp-process"}
