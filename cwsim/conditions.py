@@ -228,8 +228,8 @@ class _Parser:
         if self.is_kw("like") or self.is_kw("contains"):
             op = self.take().value
             v = self.value()
-            if not isinstance(v, str):
-                raise ConditionError(f"{op} needs a quoted string (field {field})")
+            if op == "like" and not isinstance(v, str):
+                raise ConditionError(f"like needs a quoted pattern such as 'abc%' (field {field})")
             return Cmp(field, op, v, negate)
         if self.is_kw("in"):
             self.take()

@@ -147,6 +147,7 @@ class Store:
         self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
         self.token_ttl = dt.timedelta(hours=1)
 
@@ -169,16 +170,20 @@ class Store:
             return cur.lastrowid
 
     def tx(self):
+        """A transaction (nested calls join the outer one)."""
         store = self
 
         class _Tx:
             def __enter__(self_inner):
                 store.lock.acquire()
-                store.db.execute("BEGIN")
+                self_inner.outer = store.db.in_transaction
+                if not self_inner.outer:
+                    store.db.execute("BEGIN")
 
             def __exit__(self_inner, exc_type, exc, tb):
                 try:
-                    store.db.execute("ROLLBACK" if exc_type else "COMMIT")
+                    if not self_inner.outer:
+                        store.db.execute("ROLLBACK" if exc_type else "COMMIT")
                 finally:
                     store.lock.release()
 
@@ -303,7 +308,7 @@ class Store:
     def insert_role(self, company_id: str, name: str, role_type: Optional[str], admin: bool,
                     inactive: bool, by: str) -> int:
         t = iso(now())
-        with self.lock:
+        with self.tx():
             rid = self.x(
                 "INSERT INTO roles (company_id, name, role_type, admin_flag, inactive_flag, updated, updated_by)"
                 " VALUES (?,?,?,?,?,?,?)",

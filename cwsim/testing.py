@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import ssl
+from functools import lru_cache
 import socket
 import tempfile
 import threading
@@ -29,6 +31,12 @@ from cwroles import emulator_defaults as D
 from .app import create_app
 
 API_PREFIX = "/v4_6_release/apis/3.0"
+
+
+@lru_cache(maxsize=1)
+def _ssl_context() -> ssl.SSLContext:
+    """One SSL context for every client (building one per httpx.Client costs ~0.1 s)."""
+    return ssl.create_default_context()
 
 
 def free_port() -> int:
@@ -76,17 +84,20 @@ class SimServer:
     def client(self, public_key: Optional[str] = None, private_key: Optional[str] = None,
                company_id: Optional[str] = None, **kw: Any) -> httpx.Client:
         """An httpx client rooted at the API prefix, authenticated as the bootstrap admin (or given keys)."""
+        kw.setdefault("verify", _ssl_context())
         return httpx.Client(base_url=self.api_url, headers=self.headers(public_key, private_key, company_id),
                             timeout=kw.pop("timeout", 10), **kw)
 
     def admin(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=10)
+        """A client rooted at the server (for /_cwsim and /console), no API auth."""
+        return httpx.Client(base_url=self.url, timeout=10, verify=_ssl_context())
 
     # ---- admin helpers ----
     def _admin(self, method: str, path: str, **kw: Any) -> httpx.Response:
         with self.admin() as c:
             r = c.request(method, path, **kw)
-        r.raise_for_status()
+        if r.is_error:
+            raise AssertionError(f"cwsim {method} {path} -> {r.status_code}: {r.text}")
         return r
 
     def metrics(self) -> dict:
@@ -125,6 +136,29 @@ class SimServer:
     def create_key(self, member: int | str, description: str = "test key") -> dict:
         return self._admin("POST", f"/console/api/{self.company_id}/apiMembers/{member}/keys",
                            json={"description": description}).json()
+
+
+    # ---- scenario helpers ----
+    def create_api_member(self, identifier: str, role: int | str, name: Optional[str] = None) -> dict:
+        """POST /system/apiMembers as the admin, reference fields from /system/apiMembers/default."""
+        with self.client() as c:
+            body = c.get("/system/apiMembers/default").raise_for_status().json()
+            body.update(identifier=identifier, name=name or identifier,
+                        securityRole={"id": role} if isinstance(role, int) else {"name": role})
+            return c.post("/system/apiMembers", json=body).raise_for_status().json()
+
+    def client_as(self, identifier: str, role_name: str, *grants: dict) -> httpx.Client:
+        """A client authenticated as a new API member bound to a new role with ``grants``.
+
+        ``grants`` are console settings dicts, e.g. {"module": "System", "function": "Security", "inquire": "All"}.
+        """
+        with self.client() as c:
+            role = c.post("/system/securityroles", json={"name": role_name}).raise_for_status().json()
+        if grants:
+            self.set_levels(role["id"], *grants)
+        member = self.create_api_member(identifier, role["id"])
+        key = self.create_key(member["id"])
+        return self.client(key["publicKey"], key["privateKey"])
 
 
 class _Server(uvicorn.Server):
