@@ -205,6 +205,14 @@ def error_for_response(
                 hint="adopt the existing object (ResourceOptions(import_=<its id>)) or choose another name/identifier.",
                 **kw,
             )
+        if any(e.get("code") == "ObjectInUse" for e in errors):
+            return InvalidObject(
+                f"ConnectWise refused {what}: the object is still in use.",
+                hint="move whatever still uses it elsewhere first — for a security role, give its members "
+                "(deactivated API members included; ConnectWise keeps them) another role in System › Members — "
+                "then run again.",
+                **kw,
+            )
         return InvalidObject(
             f"ConnectWise rejected {what} as invalid.",
             hint="fix the field ConnectWise names above in your stack code and run `pulumi up` again.",

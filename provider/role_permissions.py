@@ -364,7 +364,7 @@ class RolePermissionsProvider(BaseProvider):
             note = "" if discrepancies is not None else f"\nCustomize lists: {status}."
             raise RoleOutOfSync(
                 f"Security role {role_name!r} (id {role_id}) in ConnectWise does not match the code: "
-                f"{n} setting{'s' if n != 1 else ''} differ. ConnectWise's API cannot write role permissions, "
+                f"{n} setting{'s differ' if n != 1 else ' differs'}. ConnectWise's API cannot write role permissions, "
                 f"so set them by hand in System › Security Roles › {role_name}, then run `pulumi up` again:\n"
                 + "\n".join(lines)
                 + f"{note}\nChecklist: {path}",

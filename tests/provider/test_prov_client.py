@@ -153,6 +153,8 @@ def test_lookup_sends_quoted_conditions(cw):
          ObjectExists, ["already exists", "ObjectExists", "'name'", "import_"]),
         (400, {"code": "InvalidObject", "message": "bad", "errors": [{"code": "Required", "field": "name", "message": "Name is required"}]},
          InvalidObject, ["invalid", "Name is required", "fix the field"]),
+        (400, {"code": "InvalidObject", "message": "in use", "errors": [{"code": "ObjectInUse", "field": "id", "message": "assigned to 1 member(s): svc"}]},
+         InvalidObject, ["still in use", "assigned to 1 member(s): svc", "deactivated API members included"]),
         (401, {"code": "Unauthorized", "message": "Invalid credentials"}, Unauthorized,
          ["did not accept the API keys", "connectwise:privateKey", "Invalid credentials"]),
         (404, {"code": "NotFound", "message": "Not found"}, NotFound, ["found nothing", "pulumi refresh"]),
