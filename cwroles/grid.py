@@ -218,3 +218,43 @@ def render_checklist(
         lines += [f"- [ ] move to “Disallow access to these”: {i}" for i in disallow]
     lines += ["", "Save the role, then run `pulumi up` again: it turns green when ConnectWise matches the code.", ""]
     return "\n".join(lines)
+
+
+class ChecklistItem(BaseModel):
+    """One line of a checklist written by :func:`render_checklist`, read back (demo, tooling)."""
+
+    model_config = ConfigDict(frozen=True)
+    module: str
+    function: str
+    level: Optional[LevelName] = None  # a grid cell …
+    desired: Optional[Level] = None
+    customize_function: Optional[str] = None  # … or a Customize allow-list move
+    item: Optional[str] = None
+    allow: Optional[bool] = None
+
+
+def parse_checklist(markdown: str) -> list[ChecklistItem]:
+    """The changes listed in a checklist rendered by :func:`render_checklist`, in order."""
+    import re
+
+    items: list[ChecklistItem] = []
+    module: Optional[str] = None
+    customize: Optional[str] = None
+    cell = re.compile(r"(Add|Edit|Delete|Inquire) → \*\*(None|My|All)\*\*")
+    for line in markdown.splitlines():
+        if line.startswith("## "):
+            head = line[3:].strip()
+            if head.endswith(" › Customize"):
+                customize, module = head[: -len(" › Customize")], None
+            else:
+                module, customize = head, None
+        elif line.startswith("- [ ] ") and module:
+            function, _, cells = line[6:].partition(": ")
+            for lv, want in cell.findall(cells):
+                items.append(ChecklistItem(module=module, function=function, level=lv.lower(), desired=Level(want)))
+        elif line.startswith("- [ ] move to ") and customize:
+            m, _, f = customize.partition(" › ")
+            allow = "“Allow" in line
+            items.append(ChecklistItem(module=m, function=f, customize_function=customize,
+                                       item=line.split("”: ", 1)[1], allow=allow))
+    return items
