@@ -4,7 +4,8 @@
 
 Input (any of these; the format is detected):
 
-* the engine event stream: ``pulumi preview --event-log events.jsonl`` or
+* the engine event stream: ``PULUMI_DEBUG_COMMANDS=true pulumi preview --event-log events.jsonl``
+  (the flag is hidden unless PULUMI_DEBUG_COMMANDS is set) or
   ``PULUMI_ENABLE_STREAMING_JSON_PREVIEW=true pulumi preview --json`` — one JSON engine event per line,
   policy results in ``policyEvent`` objects (resourceUrn, message, policyName, policyPackName,
   policyPackVersion, enforcementLevel, severity). This is the format to use with Pulumi CLI 3.259;
@@ -33,12 +34,12 @@ _LEVELS = {"mandatory": "mandatory", "error": "mandatory", "remediate": "mandato
            "advisory": "advisory", "warning": "advisory", "info": "advisory"}
 NO_POLICY_DATA = (
     "This file has no policy results. `pulumi preview --json` (CLI 3.259) leaves policy events out of its "
-    "JSON digest: run the preview with `--event-log events.jsonl` (or with "
-    "`PULUMI_ENABLE_STREAMING_JSON_PREVIEW=true`) and pass that file instead."
+    "JSON digest: run the preview with `PULUMI_DEBUG_COMMANDS=true` and `--event-log events.jsonl` (or "
+    "with `PULUMI_ENABLE_STREAMING_JSON_PREVIEW=true` and `--json`) and pass that file instead."
 )
 NO_PACK_RAN = (
     "No policy pack ran in this preview (the events hold no policy results or summaries): run "
-    "`pulumi preview --policy-pack policies --event-log events.jsonl` and pass that file."
+    "`PULUMI_DEBUG_COMMANDS=true pulumi preview --policy-pack policies --event-log events.jsonl` and pass that file."
 )
 
 

@@ -130,3 +130,15 @@ def test_cli_unreadable_input(tmp_path):
     bad.write_text("{not json\n", encoding="utf-8")
     p = subprocess.run([sys.executable, "-m", "policies.report", str(bad)], cwd=ROOT, capture_output=True, text=True)
     assert p.returncode == 2 and "line 1 is not JSON" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_event_log_captured_from_the_real_cli():
+    """Captured with CLI 3.259: `CWROLES_POLICY_TODAY=2028-01-01 PULUMI_DEBUG_COMMANDS=true pulumi preview -s mobius
+    --policy-pack policies --event-log …` (Mobius' vendor waivers expire 2027-11-22); policy/summary/error events kept."""
+    r = load("cli-3.259-mobius-expired-waivers.jsonl")
+    assert r.policy_data and len(r.by_level("mandatory")) == 6 and not r.by_level("waived")
+    assert {v.policy for v in r.violations} == {"cwroles-privileged-functions"}
+    assert all("expired on 2027-11-22 (today is 2028-01-01)" in v.detail for v in r.violations)
+    assert r.errors == ["error: preview failed"]
+    md = report.markdown(r)
+    assert "**❌ 6 mandatory violations**" in md and "#### `RolePermissions mobius-permissions` — ❌ 6 mandatory" in md
