@@ -9,7 +9,7 @@ import pytest
 from policies.rules import POLICIES, least_privilege, privileged_functions, table_setup_allowlist, waived_grants
 from policies.rules.baseline import baseline_names, load_baseline, parse_baseline
 from policies.rules.privileged import default_rules, rules_from_config
-from policy_helpers import ROLE_PERMISSIONS, UNKNOWN_STRING, run
+from .policy_helpers import ROLE_PERMISSIONS, UNKNOWN_STRING, run
 
 PACK = Path(__file__).resolve().parents[2] / "policies"
 

@@ -12,7 +12,7 @@ from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2 as pb
 from pulumi.runtime.proto import analyzer_pb2_grpc
 
-from policy_helpers import ROLE_PERMISSIONS, SECURITY_ROLE, UNKNOWN_STRING, grant, role, urn
+from .policy_helpers import ROLE_PERMISSIONS, SECURITY_ROLE, UNKNOWN_STRING, grant, role, urn
 
 PACK = Path(__file__).resolve().parents[2] / "policies"
 

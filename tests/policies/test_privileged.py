@@ -3,7 +3,7 @@
 import pytest
 
 from policies.rules import privileged_functions
-from policy_helpers import ROLE_PERMISSIONS, grant, role, run
+from .policy_helpers import ROLE_PERMISSIONS, grant, role, run
 
 
 def priv(grants, config=None, integration="msp-process", **kw):

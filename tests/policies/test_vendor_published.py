@@ -7,7 +7,7 @@ The transcription uses the vendor pages' own spellings (e.g. "Service Ticket - D
 import pytest
 
 from policies.rules import (least_privilege, privileged_functions, table_setup_allowlist, waived_grants)
-from policy_helpers import ROLE_PERMISSIONS, grant, role, run, waiver
+from .policy_helpers import ROLE_PERMISSIONS, grant, role, run, waiver
 
 # (where, levels as letters A/E/D/I, feature or None) — all levels "All" on the pages.
 MSP_PROCESS = [
