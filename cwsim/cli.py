@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
-import httpx
+import urllib.request
 import typer
 
 from cwroles import emulator_defaults as D
@@ -47,8 +47,9 @@ DB_HOLDER: dict[str, str] = {"db": D.DB_PATH}
 
 def _up(host: str, port: int) -> bool:
     try:
-        return httpx.get(f"http://{host}:{port}/_cwsim/health", timeout=0.5).status_code == 200
-    except httpx.HTTPError:
+        with urllib.request.urlopen(f"http://{host}:{port}/_cwsim/health", timeout=0.5) as r:
+            return r.status == 200
+    except (OSError, ValueError):
         return False
 
 
@@ -85,7 +86,7 @@ def serve(
             if proc.poll() is not None or time.monotonic() > deadline:
                 typer.echo(f"cwsim failed to start; see {Path(db).resolve().parent / 'cwsim.log'}", err=True)
                 raise typer.Exit(1)
-            time.sleep(0.1)
+            time.sleep(0.05)
         typer.echo(_banner(host, port, company))
         typer.echo(f"  pid {proc.pid} (pidfile {_pidfile(db)}); stop with: cwsim stop --db {db}")
         return

@@ -391,13 +391,13 @@ class Store:
             "INSERT INTO keys (company_id, member_id, public_key, private_hash, description, kind, expires, created)"
             " VALUES (?,?,?,?,?,?,?,?)",
             [company_id, member_id, public, hash_key(company_id, public, private), description, kind,
-             iso(expires) if expires else None, iso(now())],
+             expires.isoformat() if expires else None, iso(now())],
         )
 
     def new_key(self, company_id: str, member_id: int, description: str, kind: str = "permanent",
                 ttl: Optional[dt.timedelta] = None) -> dict:
         public, private = random_key(16), random_key(16)
-        expires = now() + ttl if ttl else None
+        expires = dt.datetime.now(dt.timezone.utc) + ttl if ttl else None
         kid = self.add_key(company_id, member_id, public, private, description, kind, expires)
         return {"id": kid, "publicKey": public, "privateKey": private,
                 "expiration": iso(expires) if expires else None}
@@ -413,7 +413,7 @@ class Store:
         row = self.one("SELECT * FROM keys WHERE company_id=? AND public_key=?", [company_id, public])
         if row is None or not secrets.compare_digest(row["private_hash"], hash_key(company_id, public, private)):
             return None
-        if row["expires"] and dt.datetime.fromisoformat(row["expires"].replace("Z", "+00:00")) <= now():
+        if row["expires"] and dt.datetime.fromisoformat(row["expires"].replace("Z", "+00:00")) <= dt.datetime.now(dt.timezone.utc):
             return None
         member = self.member(company_id, row["member_id"])
         if member is None or json.loads(member["doc"]).get("inactiveFlag"):

@@ -173,7 +173,7 @@ def test_impersonation_token_works_and_expires(sim, api):
         me = as_looker.get("/system/mySecurity", params={"pageSize": 1}).json()
         assert me[0]["member"]["identifier"] == "looker"
         assert as_looker.get("/system/securityroles").status_code == 403  # the looker's role has no grants
-        time.sleep(2.05)
+        time.sleep(1.1)
         r = as_looker.get("/system/mySecurity")
         assert r.status_code == 401 and r.json()["code"] == "Unauthorized"
     assert api.post("/system/members/nobody/tokens").status_code == 404
