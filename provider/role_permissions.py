@@ -335,7 +335,7 @@ class RolePermissionsProvider(BaseProvider):
     # -- create / update: verify, never write --
     def _reconcile(self, props: dict[str, Any]) -> dict[str, Any]:
         props = {k: props.get(k) for k in _INPUT_KEYS}
-        role_id = int(props["role_id"])
+        role_id = props["role_id"] = int(props["role_id"])  # the engine hands numbers over as floats
         client = self.client()
         try:
             role, live = read_live_grid(client, role_id)
@@ -384,7 +384,7 @@ class RolePermissionsProvider(BaseProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         props = clean(props)
-        role_id = int(props.get("role_id") or id_)
+        role_id = int(float(props.get("role_id") or id_))
         try:
             role, live = read_live_grid(self.client(), role_id)
         except NotFound:
@@ -399,6 +399,7 @@ class RolePermissionsProvider(BaseProvider):
         pending = [str(c) for c in diff_grids(_desired(props), live)]
         outs = {
             **props,
+            "role_id": role_id,
             "live": grid_to_json(live),
             "pending": pending,
             "drift": _drift(before, live),

@@ -52,10 +52,14 @@ class SecurityRoleProvider(BaseProvider):
             existing = c.find_security_role(name)
             if existing is None:
                 raise
+            if props.get("adopt_existing"):
+                # Explicit opt-in adoption (works on SDKs whose import_ path cannot load the provider).
+                return CreateResult(str(existing.id), _outs(existing))
             raise ObjectExists(
                 f"a security role named {name!r} already exists in ConnectWise (id {existing.id}).",
                 method=e.method, path=e.path, status=e.status, code=e.code, cw_message=e.cw_message, errors=e.errors,
-                hint=f"adopt it with opts=ResourceOptions(import_=\"{existing.id}\") or choose another name.",
+                hint=f"adopt it with opts=ResourceOptions(import_=\"{existing.id}\") or adopt_existing=True, "
+                "or choose another name.",
             ) from None
         return CreateResult(str(role.id), _outs(role))
 
@@ -97,7 +101,9 @@ class SecurityRole(Resource, module="connectwise", name="SecurityRole"):
     """A ConnectWise security role. ``name`` is the UI "Role ID" (max 30 characters).
 
     Outputs: ``role_id`` (int), ``name``, ``admin_flag``, ``role_type``.
-    Adopt an existing role with ``opts=ResourceOptions(import_="<role id>")``.
+    Adopt an existing role with ``opts=ResourceOptions(import_="<role id>")`` or, where the Pulumi
+    SDK's import path cannot load a dynamic provider (3.259), with ``adopt_existing=True``: the
+    create then takes over a role of the same name instead of failing.
     """
 
     role_id: pulumi.Output[int]
@@ -112,10 +118,12 @@ class SecurityRole(Resource, module="connectwise", name="SecurityRole"):
         role_type: Optional[pulumi.Input[str]] = None,
         admin_flag: pulumi.Input[bool] = False,
         opts: Optional[pulumi.ResourceOptions] = None,
+        adopt_existing: bool = False,
     ) -> None:
         super().__init__(
             SecurityRoleProvider(),
             resource_name,
-            {"name": name, "role_type": role_type, "admin_flag": admin_flag, "role_id": None},
+            {"name": name, "role_type": role_type, "admin_flag": admin_flag, "role_id": None,
+             "adopt_existing": adopt_existing},
             opts,
         )

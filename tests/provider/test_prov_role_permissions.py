@@ -97,8 +97,8 @@ def test_check_normalises_spellings_and_keeps_manifest_metadata():
 
 def test_create_succeeds_when_live_matches_with_two_requests(cw):
     role, settings = mock_role(cw, LIVE_OK)
-    res = P.create({**inputs(), "__provider": "x"})
-    assert res.id == "12"
+    res = P.create({**inputs(role_id=12.0), "__provider": "x"})  # numbers come from the engine as floats
+    assert res.id == "12" and res.outs["role_id"] == 12
     assert res.outs["pending"] == [] and res.outs["drift"] == []
     assert res.outs["live"] == {"Companies › Company Maintenance": {"inquire": "All"},
                                 "Service Desk › Service Tickets": {"add": "All", "edit": "All", "inquire": "All"}}

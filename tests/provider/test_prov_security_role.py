@@ -46,6 +46,8 @@ def test_create_of_an_existing_name_says_how_to_adopt(cw):
         P.create({"name": "Integration", "admin_flag": False})
     assert "already exists in ConnectWise (id 8)" in str(ei.value)
     assert 'import_="8"' in str(ei.value)
+    adopted = P.create({"name": "Integration", "admin_flag": False, "adopt_existing": True})
+    assert adopted.id == "8" and adopted.outs["role_id"] == 8
 
 
 def test_read_of_deleted_role_returns_empty_id(cw):
