@@ -13,7 +13,7 @@ HOST_SRC="$REPO/tools/pulumi-language-python/main.go"
 log() { printf '[pulumi %s] %s\n' "$V" "$*" >&2; }
 
 have_version() { [[ -x "$1" ]] && [[ "$("$1" version 2>/dev/null)" == "$V" ]]; }
-host_stamp() { sha256sum "$HOST_SRC" | cut -c1-16; }
+host_stamp() { cat "$HOST_SRC" "$REPO/tools/pulumi-resource-pulumi-python" | sha256sum | cut -c1-16; }
 
 # 1. A user who installed the pinned version the usual way does not wait for a build.
 if p=$(command -v pulumi 2>/dev/null) && have_version "$p" && [[ "$(dirname "$p")" != "$BIN" ]] \
@@ -61,9 +61,11 @@ log "step 3/4: compiling cwroles' pulumi-language-python (tools/pulumi-language-
 mkdir -p langhost && cp "$HOST_SRC" langhost/main.go
 go build -trimpath -tags osusergo,grpcnotrace -ldflags "$LDFLAGS" -o "$BIN/pulumi-language-python" ./langhost
 host_stamp > "$BIN/.host-stamp"
-log "step 4/4: installing the SDK's Python helper scripts"
+log "step 4/4: installing the Python executor script and the dynamic-provider launcher"
 SDK=$(go list -m -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3)
-install -m 0755 "$SDK/python/dist/pulumi-resource-pulumi-python" "$SDK/python/cmd/pulumi-language-python-exec" "$BIN/"
+install -m 0755 "$SDK/python/cmd/pulumi-language-python-exec" "$BIN/"
+# Our launcher for the dynamic-provider plugin (adds the import fix, see provider/_dynamic_host.py).
+install -m 0755 "$REPO/tools/pulumi-resource-pulumi-python" "$BIN/"
 have_version "$BIN/pulumi" || { log "built pulumi does not report $V"; exit 1; }
 log "done: $BIN"
 echo "$BIN"

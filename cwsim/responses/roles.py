@@ -104,11 +104,12 @@ async def create_role(ctx: Ctx) -> Response:
 
 async def delete_role(ctx: Ctx) -> Response:
     row = _role(ctx)
-    users = ctx.store.members_with_role(ctx.company_id, row["id"])
+    # Only active members block the delete (choice documented in docs/emulator.md): a deactivated API
+    # member keeps its role reference but can no longer use it.
+    users = [m for m in ctx.store.members_with_role(ctx.company_id, row["id"])
+             if not json.loads(m["doc"]).get("inactiveFlag")]
     if users:
-        names = ", ".join(
-            m["identifier"] + (" (inactive)" if json.loads(m["doc"]).get("inactiveFlag") else "") for m in users
-        )
+        names = ", ".join(m["identifier"] for m in users)
         msg = (f"Security role {row['name']!r} is still assigned to {len(users)} member(s): {names}. "
                "Assign them another role (PATCH /system/apiMembers/{id} securityRole) before deleting it.")
         raise invalid(msg, [verr("ObjectInUse", msg, "id", RESOURCE)])

@@ -233,3 +233,11 @@ def test_setup_screens(api):
     assert api.get(f"/system/setupScreens/{rows[2]['id']}").json() == rows[2]
     sb = api.get("/system/setupScreens", params={"conditions": "category = 'Service' and name = 'Service Board'"})
     assert [r["name"] for r in sb.json()] == ["Service Board"]
+
+
+def test_deactivated_member_no_longer_blocks_role_delete(sim, api):
+    created = role(api, "Retired")
+    member = sim.create_api_member("bot2", created["id"])
+    assert api.delete(f"/system/securityroles/{created['id']}").status_code == 400
+    assert api.post(f"/system/members/{member['id']}/deactivate", json={}).status_code == 204
+    assert api.delete(f"/system/securityroles/{created['id']}").status_code == 204
