@@ -5,8 +5,11 @@ provider (which falls back to it when no real tenant is configured). These are a
 well-known test keys, never a real tenant's.
 """
 
+import os
+
 HOST = "127.0.0.1"
-PORT = 8765
+# Overridable so that tests (and a second copy of the project) can run their own default emulator.
+PORT = int(os.environ.get("CWROLES_EMULATOR_PORT", "8765"))
 SITE = f"http://{HOST}:{PORT}"
 COMPANY_ID = "cwroles"
 CODEBASE = "v4_6_release/"

@@ -7,8 +7,10 @@ without the Pulumi engine; ``main()`` only reads config, calls them and declares
 from __future__ import annotations
 
 import datetime as dt
+import os
 import json
 import re
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
@@ -304,6 +306,14 @@ def main() -> None:
         raise pulumi.RunError(f"stack {pulumi.get_stack()}: {e}") from None
 
     from provider import ApiMember, RolePermissions, SecurityRole
+
+    from . import local_emulator
+
+    if not local_emulator.tenant_configured(pulumi.Config("connectwise").get("site"), os.environ):
+        try:
+            local_emulator.ensure_running(Path(os.getcwd()), pulumi.log.info)
+        except RuntimeError as e:
+            raise pulumi.RunError(str(e)) from None
 
     role = SecurityRole(plan.role_resource, **plan.role_args)
     perms = RolePermissions(

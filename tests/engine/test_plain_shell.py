@@ -1,0 +1,69 @@
+"""`pulumi up` from the project root in a plain shell: nothing activated, the virtualenv only named in
+Pulumi.yaml, no ConnectWise tenant configured — the program and the dynamic-provider process both find
+`.venv`, and the bundled emulator is started as the embedded default."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from cwroles import emulator_defaults as D
+
+from .harness import REPO, pulumi_bin_dir
+
+pytestmark = pytest.mark.engine
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_plain_shell_pulumi_up_uses_venv_and_starts_the_emulator(tmp_path):
+    root = tmp_path / "checkout"
+    root.mkdir()
+    for name in ("Pulumi.yaml", "__main__.py", "Pulumi.mobius.yaml"):
+        shutil.copy(REPO / name, root / name)
+    (root / ".venv").symlink_to(REPO / ".venv")  # where `make setup` puts it, relative to the root
+    port = _free_port()
+    env = {
+        "HOME": str(tmp_path / "home"),
+        "PATH": f"{pulumi_bin_dir()}:/usr/bin:/bin",  # no .venv/bin, no VIRTUAL_ENV
+        "PULUMI_BACKEND_URL": f"file://{root / '.state'}",
+        "PULUMI_CONFIG_PASSPHRASE": "plain",
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+        "CWROLES_EMULATOR_PORT": str(port),
+        "LANG": "C.UTF-8",
+    }
+    (root / ".state").mkdir()
+    run = lambda *a: subprocess.run(["pulumi", *a], cwd=root, env=env, capture_output=True, text=True)
+    assert run("stack", "init", "mobius", "--non-interactive").returncode == 0
+    db = root / ".cwsim" / "tenant.sqlite"
+    try:
+        up = run("up", "--yes", "--non-interactive", "-s", "mobius")
+        text = up.stdout + up.stderr
+        assert up.returncode != 0, text  # the grid needs the admin: a checklist, not a crash
+        assert f"started the bundled emulator at http://127.0.0.1:{port}" in text
+        assert "Finance › Accounting Interface › Delete: set All (now None)" in text
+        assert "Traceback" not in text
+        site = f"http://127.0.0.1:{port}"
+        info = httpx.get(f"{site}/login/companyinfo/{D.COMPANY_ID}").json()
+        from cwsim.testing import basic_auth
+
+        headers = {"Authorization": basic_auth(D.COMPANY_ID, D.ADMIN_PUBLIC_KEY, D.ADMIN_PRIVATE_KEY),
+                   "clientId": D.CLIENT_ID}
+        api = f"{site}/{info['Codebase']}apis/3.0"
+        roles = httpx.get(f"{api}/system/securityroles", params={"conditions": 'name="Mobius"'}, headers=headers).json()
+        assert len(roles) == 1
+        members = httpx.get(f"{api}/system/apiMembers", params={"conditions": 'identifier="Mobius"'},
+                            headers=headers).json()
+        assert members[0]["securityRole"]["id"] == roles[0]["id"]
+        assert db.exists()  # the emulator's state lives in the project's ignored .cwsim/
+    finally:
+        subprocess.run([sys.executable, "-m", "cwsim.cli", "stop", "--db", str(db)], capture_output=True,
+                       env={**os.environ, "CWROLES_EMULATOR_PORT": str(port)})
