@@ -29,7 +29,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from cwroles import emulator_defaults as D
-from cwroles.grid import parse_checklist
+from cwsim.console_client import Applied, apply_checklist
 
 REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / ".cwroles" / "demo"
@@ -171,34 +171,8 @@ class Demo:
             run("config", "set", "--secret", "connectwise:privateKey", private)
 
     # ---- the admin at the console -------------------------------------------------------------
-    def apply_checklist(self, path: Path) -> tuple[int, int]:
-        items = parse_checklist(path.read_text())
-        role_name = path.stem
-        rid = self.role_id(role_name)
-        cells: dict[tuple[str, str], dict[str, str]] = {}
-        for i in items:
-            if i.level:
-                cells.setdefault((i.module, i.function), {})[i.level] = i.desired.value
-        if cells:
-            self.console_api("POST", f"/roles/{rid}/settings", json={"settings": [
-                {"module": m, "function": f, **levels} for (m, f), levels in cells.items()]})
-        lists: dict[str, list[str]] = {}
-        for i in items:
-            if i.item:
-                lists.setdefault(i.customize_function, [])
-        if lists:
-            current = self.console_api("GET", f"/roles/{rid}")
-            allowed = _customize_of(current)
-            for fn in lists:
-                allow = list(allowed.get(fn, []))
-                for i in items:
-                    if i.customize_function == fn:
-                        if i.allow and i.item not in allow:
-                            allow.append(i.item)
-                        if not i.allow and i.item in allow:
-                            allow.remove(i.item)
-                self.console_api("PUT", f"/roles/{rid}/customize", json={"function": fn, "allow": allow})
-        return sum(1 for i in items if i.level), sum(1 for i in items if i.item)
+    def apply_checklist(self, path: Path) -> Applied:
+        return apply_checklist(f"{self.site}/console/api/{D.COMPANY_ID}", path.stem, path.read_text())
 
     # ---- the story ----------------------------------------------------------------------------
     def run(self) -> None:
@@ -225,8 +199,8 @@ class Demo:
 
         step(3, "The admin applies each checklist in System › Security Roles (the emulator console)")
         for path in found:
-            n_cells, n_items = self.apply_checklist(path)
-            console.print(f"  “{path.stem}”: set {n_cells} levels, moved {n_items} Customize entries")
+            done = self.apply_checklist(path)
+            console.print(f"  “{path.stem}”: set {done.levels} levels, moved {done.moves} Customize entries")
 
         step(4, "pulumi up again: green, because ConnectWise now matches the code")
         for stack in STACKS:
@@ -257,13 +231,6 @@ class Demo:
             table.add_row(stack, _role_of(stack), "checklist", "green", "reported" if stack == DRIFT["stack"] else "none")
         console.print()
         console.print(table)
-
-
-def _customize_of(role: dict) -> dict[str, list[str]]:
-    c = role.get("customize") or {}
-    if isinstance(c, list):  # [{"function": ..., "allow": [...]}]
-        return {e["function"]: list(e.get("allow", [])) for e in c}
-    return {k: list(v.get("allow", v) if isinstance(v, dict) else v) for k, v in c.items()}
 
 
 def _role_of(stack: str) -> str:
