@@ -28,6 +28,8 @@ CONFIG_KEYS = (
     "apiMemberName",
     "apiMemberEmail",
     "waivers",
+    "extraGrants",
+    "extraCustomize",
 )
 
 ROLE_NAME_MAX = 30
@@ -50,6 +52,8 @@ class StackSettings:
     api_member_name: Optional[str] = None
     api_member_email: Optional[str] = None
     waivers: tuple[Mapping[str, Any], ...] = ()
+    extra_grants: tuple[Mapping[str, Any], ...] = ()
+    extra_customize: tuple[tuple[str, tuple[Any, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,20 @@ def _parse_list(key: str, value: Any) -> list[Any]:
     if not isinstance(value, list):
         raise StackConfigError(f"{NAMESPACE}:{key} must be a list, got {type(value).__name__}")
     return value
+
+
+def _parse_mapping(key: str, value: Any) -> dict[str, Any]:
+    """A mapping from stack config: YAML mapping or JSON object text."""
+    if value is None or value == "":
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as e:
+            raise StackConfigError(f"{NAMESPACE}:{key} is not a valid mapping ({e.msg}); write it as a YAML mapping in the stack file") from None
+    if not isinstance(value, Mapping):
+        raise StackConfigError(f"{NAMESPACE}:{key} must be a mapping, got {type(value).__name__}")
+    return dict(value)
 
 
 def _optional_text(raw: Mapping[str, Any], key: str) -> Optional[str]:
@@ -132,6 +150,22 @@ def read_settings(raw: Mapping[str, Any]) -> StackSettings:
                 f"{NAMESPACE}:waivers[{i}] must be a mapping with module, function, level (optional), "
                 f"justification, approved_by and expires; got {w!r}"
             )
+    extra_grants = _parse_list("extraGrants", raw.get("extraGrants"))
+    for i, g in enumerate(extra_grants):
+        if not isinstance(g, Mapping):
+            raise StackConfigError(
+                f"{NAMESPACE}:extraGrants[{i}] must be a mapping with module, function, add, edit, delete, inquire "
+                f"(levels None, My or All) and optionally waiver; got {g!r}"
+            )
+    extra_customize = []
+    for fn, items in _parse_mapping("extraCustomize", raw.get("extraCustomize")).items():
+        if isinstance(items, str):
+            items = [items]
+        if not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
+            raise StackConfigError(
+                f"{NAMESPACE}:extraCustomize[{fn!r}] must be a list of names (e.g. ['Service / Service Board']), got {items!r}"
+            )
+        extra_customize.append((str(fn), tuple(items)))
     return StackSettings(
         integration=integration,
         features=tuple(features),
@@ -140,6 +174,8 @@ def read_settings(raw: Mapping[str, Any]) -> StackSettings:
         api_member_name=_optional_text(raw, "apiMemberName"),
         api_member_email=_optional_text(raw, "apiMemberEmail"),
         waivers=tuple(waivers),
+        extra_grants=tuple(extra_grants),
+        extra_customize=tuple(extra_customize),
     )
 
 
@@ -196,6 +232,132 @@ def _config_waivers(
     return out
 
 
+_GRANT_KEYS = ("module", "function", *LEVEL_NAMES, "waiver")
+_WAIVER_KEYS = ("justification", "approved_by", "expires")
+
+
+def _date(where: str, value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise StackConfigError(f"{where}: expires {value!r} is not a date like 2027-11-22") from None
+
+
+def _grant_waiver(where: str, w: Any) -> dict[str, str]:
+    """A waiver written on an extra grant: {justification, approved_by, expires}."""
+    if not isinstance(w, Mapping):
+        raise StackConfigError(f"{where}: waiver must be a mapping with {', '.join(_WAIVER_KEYS)}; got {w!r}")
+    extra = set(w) - set(_WAIVER_KEYS)
+    if extra:
+        raise StackConfigError(f"{where}: waiver has unknown field(s) {sorted(extra)}; allowed: {', '.join(_WAIVER_KEYS)}")
+    missing = [k for k in _WAIVER_KEYS if not str(w.get(k) or "").strip()]
+    if missing:
+        raise StackConfigError(f"{where}: waiver is missing {', '.join(missing)}; a waiver needs {', '.join(_WAIVER_KEYS)}")
+    return {"justification": str(w["justification"]).strip(), "approved_by": str(w["approved_by"]).strip(),
+            "expires": _date(f"{where}: waiver", w["expires"]).isoformat()}
+
+
+def _merge_extra_grants(
+    settings: StackSettings, merged: dict[tuple[str, str], dict[str, Any]], catalog: Catalog
+) -> list[dict[str, str]]:
+    """Apply ``cwroles:extraGrants`` to the manifest's grants (in place).
+
+    Same function as a manifest grant: the levels given replace the manifest's levels, levels not given
+    stay. New function: appended, levels not given are None. A vendor waiver on a manifest grant covers
+    only what the vendor asked for: when an extra grant changes any level of that grant, the vendor
+    waiver is kept for the unchanged levels only (returned as level-scoped stack waivers), so a widened
+    level is never waived by the vendor's approval. A ``waiver`` on the extra grant covers the whole grant.
+    """
+    moved: list[dict[str, str]] = []
+    seen: dict[tuple[str, str], int] = {}
+    for i, g in enumerate(settings.extra_grants):
+        where = f"{NAMESPACE}:extraGrants[{i}]"
+        extra = set(g) - set(_GRANT_KEYS)
+        if extra:
+            raise StackConfigError(f"{where}: unknown field(s) {sorted(extra)}; allowed: {', '.join(_GRANT_KEYS)}")
+        missing = [k for k in ("module", "function") if not str(g.get(k) or "").strip()]
+        if missing:
+            raise StackConfigError(f"{where}: missing {', '.join(missing)}; an extra grant names a module and a function")
+        try:
+            m, f = catalog.function(str(g["module"]), str(g["function"]))
+        except CatalogError as e:
+            raise StackConfigError(f"{where}: {e}") from None
+        key = (m.name, f.name)
+        here = f"{where} ({m.name} › {f.name})"
+        if key in seen:
+            raise StackConfigError(
+                f"{here}: {m.name} › {f.name} is already in {NAMESPACE}:extraGrants[{seen[key]}]; merge them into one entry"
+            )
+        seen[key] = i
+        given: dict[str, Level] = {}
+        for n in LEVEL_NAMES:
+            if g.get(n) is None:
+                continue
+            try:
+                lv = Level.parse(g[n])
+            except ValueError:
+                raise StackConfigError(f"{here}: {n} {g[n]!r} is not a level; use None, My or All") from None
+            if lv is not Level.NONE and n not in f.levels:
+                applies = ", ".join(x.title() for x in f.levels) or "none"
+                raise StackConfigError(
+                    f"{here}: the {n.title()} level does not apply to {m.name} › {f.name} (its levels: {applies})"
+                )
+            given[n] = lv
+        if not given:
+            raise StackConfigError(f"{here}: names no level; give add, edit, delete and/or inquire as None, My or All")
+        waiver = _grant_waiver(here, g["waiver"]) if g.get("waiver") is not None else None
+        entry = merged.get(key)
+        if entry is None:
+            if all(lv is Level.NONE for lv in given.values()):
+                raise StackConfigError(
+                    f"{here}: every level is None and the vendor manifest does not grant {m.name} › {f.name}; remove the entry"
+                )
+            levels = {n: given.get(n, Level.NONE) for n in LEVEL_NAMES}
+            merged[key] = {"module": m.name, "function": f.name, "levels": levels, "waiver": waiver}
+            continue
+        before = dict(entry["levels"])
+        entry["levels"] = {n: given.get(n, before[n]) for n in LEVEL_NAMES}
+        vendor = entry["waiver"]
+        if vendor is not None and entry["levels"] != before:
+            moved += [
+                {"module": m.name, "function": f.name, "level": n, **vendor}
+                for n in LEVEL_NAMES
+                if entry["levels"][n] is not Level.NONE and entry["levels"][n] == before[n]
+            ]
+            entry["waiver"] = None
+        if waiver is not None:
+            entry["waiver"] = waiver
+    return moved
+
+
+def _merge_extra_customize(settings: StackSettings, customize: dict[str, list[str]], catalog: Catalog) -> None:
+    """Apply ``cwroles:extraCustomize`` ({"System › Table Setup": [items]}) to the allow-lists (in place)."""
+    for fn, items in settings.extra_customize:
+        where = f"{NAMESPACE}:extraCustomize[{fn!r}]"
+        parts = [p.strip() for p in fn.split("›")]
+        if len(parts) != 2 or not all(parts):
+            raise StackConfigError(f"{where}: name the function as 'Module › Function', e.g. 'System › Table Setup'")
+        try:
+            m, f = catalog.function(*parts)
+        except CatalogError as e:
+            raise StackConfigError(f"{where}: {e}") from None
+        if f.customize is None:
+            raise StackConfigError(f"{where}: {m.name} › {f.name} has no Customize list in ConnectWise PSA")
+        key = f"{m.name} › {f.name}"
+        customize.setdefault(key, [])
+        for item in items:
+            try:
+                canon = catalog.customize_item(f, item)
+            except CatalogError as e:
+                raise StackConfigError(f"{where}: {e}") from None
+            if canon not in customize[key]:
+                customize[key].append(canon)
+
+
 def next_step_text(identifier: str, vendor: str) -> str:
     return (
         f"Create the API key by hand: in ConnectWise PSA open System › Members › API Members › {identifier} › "
@@ -224,15 +386,23 @@ def build_plan(manifest: Manifest, settings: StackSettings, catalog: Catalog | N
         desired_grid(grants, catalog)
     except GrantError as e:  # a manifest bug, not the admin's: still say where
         raise StackConfigError(f"manifest cwroles/data/integrations/{integration}.yaml: {e}") from None
-    grant_args: list[dict[str, Any]] = []
-    granted: dict[tuple[str, str], dict[str, Level]] = {}
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
     for g in grants:
         m, f = catalog.function(g.module, g.function)
-        levels = g.levels()
-        granted[(m.name, f.name)] = levels
-        arg: dict[str, Any] = {"module": m.name, "function": f.name, **{n: levels[n].value for n in LEVEL_NAMES}}
-        if g.waiver is not None:
-            arg["waiver"] = _waiver_json(g.waiver)
+        merged[(m.name, f.name)] = {
+            "module": m.name, "function": f.name, "levels": g.levels(),
+            "waiver": _waiver_json(g.waiver) if g.waiver is not None else None,
+        }
+    moved_waivers = _merge_extra_grants(settings, merged, catalog)
+    grant_args: list[dict[str, Any]] = []
+    granted: dict[tuple[str, str], dict[str, Level]] = {}
+    for key, e in merged.items():
+        levels = e["levels"]
+        granted[key] = levels
+        arg: dict[str, Any] = {"module": e["module"], "function": e["function"],
+                               **{n: levels[n].value for n in LEVEL_NAMES}}
+        if e["waiver"] is not None:
+            arg["waiver"] = e["waiver"]
         grant_args.append(arg)
 
     customize: dict[str, list[str]] = {}
@@ -245,6 +415,7 @@ def build_plan(manifest: Manifest, settings: StackSettings, catalog: Catalog | N
             canon = catalog.customize_item(f, item)
             if canon not in customize[key]:
                 customize[key].append(canon)
+    _merge_extra_customize(settings, customize, catalog)
 
     role_name = settings.role_name or manifest.role.name
     if len(role_name) > ROLE_NAME_MAX:
@@ -275,7 +446,7 @@ def build_plan(manifest: Manifest, settings: StackSettings, catalog: Catalog | N
             "customize": customize,
             "integration": integration,
             "features": features,
-            "waivers": _config_waivers(settings, granted, catalog),
+            "waivers": _config_waivers(settings, granted, catalog) + moved_waivers,
             "member_identifier": identifier,
         },
         member_args={"identifier": identifier, "name": member_name, "email_address": email},
