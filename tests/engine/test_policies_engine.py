@@ -7,8 +7,8 @@ the pack through the project environment); `python -m policies.report` turns a r
 and SARIF. A preview of a stack without state creates nothing, so one emulator, one project and one stack
 serve the whole module (each test rewrites the stack's cwroles:* config).
 
-Runtime: ~6-7 s per passing preview; a preview that fails on a mandatory policy takes ~5 s longer, because
-CLI 3.259 kills the still-running program and then waits for the language plugin to close.
+Runtime: ~6-7 s per preview, passing or failing (our language host kills a program the engine has given
+up on at once, instead of leaving it to the engine's grace period).
 """
 
 from __future__ import annotations

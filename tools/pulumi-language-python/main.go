@@ -19,8 +19,10 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"sync"
+	"syscall"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/version"
@@ -54,6 +56,7 @@ func main() {
 		fatal(err)
 	}
 	h := &host{engine: flag.Arg(0), execScript: filepath.Join(filepath.Dir(self), "pulumi-language-python-exec")}
+	go h.exitOnSignal()
 	if _, err := os.Stat(h.execScript); err != nil {
 		fatal(fmt.Errorf("missing executor %s: install it next to this binary", h.execScript))
 	}
@@ -81,6 +84,45 @@ type host struct {
 	pulumirpc.UnimplementedLanguageRuntimeServer
 	engine     string
 	execScript string
+
+	mu       sync.Mutex
+	programs map[*exec.Cmd]struct{} // running programs, each in its own process group
+}
+
+// exitOnSignal: the engine stops a language host by signalling its process group. A program that is
+// still running then (the engine gave up on it, e.g. after a mandatory policy violation) is in a
+// process group of its own, so it is killed here at once rather than left to hold our output pipes
+// until the engine's grace period runs out.
+func (h *host) exitOnSignal() {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	<-sigs
+	h.mu.Lock()
+	for cmd := range h.programs {
+		if cmd.Process != nil {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		}
+	}
+	h.mu.Unlock()
+	os.Exit(1)
+}
+
+func (h *host) run(cmd *exec.Cmd) error {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	h.mu.Lock()
+	if h.programs == nil {
+		h.programs = map[*exec.Cmd]struct{}{}
+	}
+	err := cmd.Start()
+	if err == nil {
+		h.programs[cmd] = struct{}{}
+	}
+	h.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	defer func() { h.mu.Lock(); delete(h.programs, cmd); h.mu.Unlock() }()
+	return cmd.Wait()
 }
 
 func (h *host) Handshake(context.Context, *pulumirpc.LanguageHandshakeRequest) (*pulumirpc.LanguageHandshakeResponse, error) {
@@ -185,7 +227,7 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 	cmd.Env = append(cmd.Env, "PULUMI_CONFIG="+string(config), "PULUMI_CONFIG_SECRET_KEYS="+string(secretKeys))
 	cmd.Dir = req.GetPwd()
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	if err := cmd.Run(); err != nil {
+	if err := h.run(cmd); err != nil {
 		var exitErr *exec.ExitError
 		if errors.As(err, &exitErr) {
 			if exitErr.ExitCode() == bailExitCode {
