@@ -23,7 +23,7 @@ from pulumi import automation as auto
 from cwroles.grid import parse_checklist
 from cwsim.testing import running_server
 
-from ._project import Project, tenant_config
+from stacks.sandbox import Project, tenant_config
 from ._report import breakdown, console, endpoints, fmt_s, section, spread, table
 
 PROGRAM = """
@@ -100,7 +100,7 @@ class Scenario:
 
 def run_scenario(scenario: Scenario, sim, workdir: Path, repeats: int) -> None:
     sim.reset()
-    project = Project.inline(workdir / "scenario", PROGRAM)
+    project = Project.create(workdir / "scenario", PROGRAM, name="cwbench", passphrase="cwroles-bench")
     cfg = {**tenant_config(sim), "bench:roleName": ROLE, "bench:grants": GRANTS, "bench:customize": CUSTOMIZE,
            "bench:memberIdentifier": MEMBER}
     stack = project.stack("bench", cfg)
@@ -127,7 +127,7 @@ def run_scenario(scenario: Scenario, sim, workdir: Path, repeats: int) -> None:
 
 def engine_floor(workdir: Path) -> float:
     """`pulumi preview` of a program with no resources: the engine + language host start-up cost."""
-    project = Project.inline(workdir / "empty", EMPTY_PROGRAM, name="cwempty")
+    project = Project.create(workdir / "empty", EMPTY_PROGRAM, name="cwempty", passphrase="cwroles-bench")
     stack = project.stack("empty")
     t0 = time.perf_counter()
     stack.preview()
@@ -174,7 +174,7 @@ class VendorRun:
 
 def run_vendor_stacks(sim, workdir: Path) -> list[VendorRun]:
     sim.reset()
-    project = Project.repo_program(workdir / "vendor")
+    project = Project.repo_program(workdir / "vendor", passphrase="cwroles-bench")
     out: list[VendorRun] = []
     for name in VENDOR_STACKS:
         stack = project.stack(name, {**tenant_config(sim), "cwroles:integration": name})

@@ -30,6 +30,7 @@ from rich.table import Table
 
 from cwroles import emulator_defaults as D
 from cwsim.console_client import Applied, apply_checklist
+from stacks.sandbox import EngineMissing, Project
 
 REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / ".cwroles" / "demo"
@@ -72,15 +73,7 @@ class Demo:
         self.port = _pick_port()
         self.site = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
-        self.env = {
-            **os.environ,
-            "PULUMI_BACKEND_URL": f"file://{WORK / '.state'}",
-            "PULUMI_CONFIG_PASSPHRASE": "cwroles-demo",
-            "PULUMI_SKIP_UPDATE_CHECK": "true",
-        }
-        self.env.pop("PULUMI_CONFIG_PASSPHRASE_FILE", None)
-        for k in [k for k in self.env if k.startswith("CONNECTWISE_")]:
-            self.env.pop(k)
+        self.env: dict[str, str] = {}
 
     # ---- emulator -------------------------------------------------------------------------
     def start_emulator(self) -> dict:
@@ -149,10 +142,9 @@ class Demo:
         return text
 
     def prepare_project(self, company: dict) -> None:
-        pulumi_yaml = (REPO / "Pulumi.yaml").read_text().replace("virtualenv: .venv", f"virtualenv: {REPO / '.venv'}")
-        (WORK / "Pulumi.yaml").write_text(pulumi_yaml)
-        shutil.copy(REPO / "__main__.py", WORK / "__main__.py")
-        (WORK / ".state").mkdir(exist_ok=True)
+        project = Project.repo_program(WORK, passphrase="cwroles-demo")
+        self.env = {k: v for k, v in {**os.environ, **project.env}.items() if not k.startswith("CONNECTWISE_")}
+        self.env.pop("PULUMI_CONFIG_PASSPHRASE_FILE", None)
         client_id = company.get("clientId") or company.get("client_id") or D.CLIENT_ID
         public = company.get("bootstrapPublicKey") or company.get("bootstrap_public") or D.ADMIN_PUBLIC_KEY
         private = company.get("bootstrapPrivateKey") or company.get("bootstrap_private") or D.ADMIN_PRIVATE_KEY
@@ -279,7 +271,7 @@ def main() -> int:
     t0 = time.monotonic()
     try:
         demo.run()
-    except DemoError as e:
+    except (DemoError, EngineMissing) as e:
         console.print(f"[bold red]demo stopped:[/] {e}")
         return 1
     except KeyboardInterrupt:
