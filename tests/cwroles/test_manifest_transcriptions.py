@@ -1,4 +1,4 @@
-"""Each manifest equals an independent hand transcription of its vendor page.
+"""Each manifest equals the independent hand transcription of its vendor page (tests/vendor_pages.py).
 
 Levels are written compactly: "AEI" = Add, Edit and Inquire at All; every other level None.
 Keys are "Module › Function" as the vendor page writes them; both sides are resolved through the catalog.
@@ -11,76 +11,20 @@ import pytest
 from cwroles.catalog import LEVEL_NAMES, load_catalog
 from cwroles.grid import Level
 from cwroles.manifest import Manifest, load_manifest, manifest_names
+from tests import vendor_pages as pages
 
-MSP_PROCESS_BASE = {
-    "Companies › Company Maintenance": "I",
-    "Companies › Company/Contact Group Maintenance": "I",
-    "Companies › Contacts": "AEI",
-    "Companies › CRM/Sales Activities": "I",
-    "Companies › Manage Attachments": "AI",
-    "Companies › Notes": "AEI",
-    "Companies › Team Members": "I",
-    "Project › Project Tickets": "I",
-    "Service Desk › Close Service Tickets": "AEI",
-    "Service Desk › Resource Scheduling": "AI",
-    "Service Desk › Service Ticket - Dependancies": "AEI",
-    "Service Desk › Service Tickets - Finance": "I",
-    "Service Desk › Service Tickets": "AEI",
-    "Service Desk › SLA Dashboard": "I",
-    "Service Desk › Ticket Templates": "I",
-    "System › Member Maintenance": "I",
-    "System › My Company": "I",
-    "System › Table Setup": "I",
-}
-MSP_PROCESS_FEATURES = {
-    "configuration-links": {"Companies › Configurations": "I"},
-    "invoices-tab": {"Finance › Invoicing": "I"},
-    "time-entries": {"Finance › Agreements": "I", "Time and Expense › Time Entry": "AEI"},
-}
-MSP_PROCESS_TABLES = [
-    "Activities / Activity Status-CRM", "Activities / Activity Type", "Company / Company Status",
-    "Company / Company Type", "Company / Configuration", "Company / Configuration Status", "Company / Team Role",
-    "Contacts / Communication Type", "Contacts / Contact Relationship", "Contacts / Contact Type",
-    "Contacts / Department", "General / Auto Sync", "Scheduling / Location", "Scheduling / Reminder Time",
-    "Scheduling / Schedule Type", "Scheduling / Schedule Status", "Service / Priority", "Service / Service Board",
-    "Service / Severity", "Service / Source", "Service / Ticket Description Links", "Service / Ticket Templates",
-    "Time / Work Role", "Time / Work Type",
-]
+def _rows(integration, feature=None):
+    """{where: letters} of the rows with no condition (feature None) or exactly ``feature``'s rows."""
+    return {w: lv for w, lv, feat in pages.VENDORS[integration][1] if feat == feature}
 
-MOBIUS_BASE = {
-    "Companies › Company Maintenance": "I",
-    "Companies › Contacts": "I",
-    "Companies › Manage Attachments": "I",
-    "Finance › Accounting Interface": "AEDI",
-    "Finance › Invoicing": "EDI",
-    "Procurement › Product Catalog": "I",
-    "Procurement › Products": "I",
-    "Procurement › Purchase Orders": "I",  # and "Purchase Orders (Aiso)": the same catalog row
-    "Project › Project Tickets": "I",
-    "Service Desk › Service Tickets": "I",
-    "System › API Reports": "I",
-    "System › Custom Menu Entry": "AEDI",
-    "System › Member Maintenance": "I",
-    "System › Table Setup": "I",
-    "Time & Expense › Expense Report Entry": "I",
-    "Time & Expense › Time Entry": "I",
-}
-MOBIUS_TABLES = ["General Ledger / Accounting Package", "Invoicing / Billing Status", "Invoicing / Tax code",
-                 "Products / UOM"]
-MOBIUS_DELETE_WAIVED = {"Finance › Accounting Interface", "Finance › Invoicing", "System › Custom Menu Entry"}
 
-MANAGED_BACKUP_BASE = {
-    "System › Table Setup": "I",
-    "Company › Company Maintenance": "I",
-    "Company › Contacts": "I",
-    "Service Desk › Close Service Tickets": "EI",
-    "Service Desk › Service Tickets": "AEI",
-    "Finance › Agreements": "AEI",
-    "Finance › Company Finance": "AEI",
-    "Procurement › Product Catalog": "I",
-    "Procurement › Products": "I",
-    "Procurement › Product Billable Option": "AEI",
-}
+MSP_PROCESS_BASE = _rows("msp-process")
+MSP_PROCESS_FEATURES = {f: _rows("msp-process", f) for f in pages.FEATURES["msp-process"]}
+MSP_PROCESS_TABLES = pages.MSP_PROCESS_TABLES
+MOBIUS_BASE = _rows("mobius")
+MOBIUS_TABLES = pages.MOBIUS_TABLES
+MOBIUS_DELETE_WAIVED = set(pages.MOBIUS_DELETE_WAIVED)
+MANAGED_BACKUP_BASE = _rows("managed-backup")
 
 LETTER = {"add": "A", "edit": "E", "delete": "D", "inquire": "I"}
 

@@ -1,7 +1,7 @@
 """The three vendor stacks under the real engine against the emulator.
 
 For each: the first `pulumi up` fails with exactly the vendor's grants as the checklist (compared with
-the transcription below, written from shared/vendor-docs by hand — not read from the manifests);
+the hand transcription in tests/vendor_pages.py — not read from the manifests);
 after the admin applies it in the console, `up` is green and `preview --refresh --expect-no-changes`
 passes; switching a feature on adds exactly its grants.
 """
@@ -13,9 +13,10 @@ import json
 import pytest
 from pulumi import automation as auto
 
-from cwroles.catalog import load_catalog
 from cwroles.grid import parse_checklist
 from cwsim.console_client import apply_checklist
+
+from tests import vendor_pages as pages
 
 from .conftest import tenant_config
 from .harness import REPO, Project, outputs
@@ -24,91 +25,15 @@ pytestmark = pytest.mark.engine
 
 A, E, D, I = "add", "edit", "delete", "inquire"
 
-# Transcribed from the vendor pages: (module, function) -> levels set to All.
-MSP_PROCESS = {
-    ("Companies", "Company Maintenance"): {I},
-    ("Companies", "Company/Contact Group Maintenance"): {I},
-    ("Companies", "Contacts"): {A, E, I},
-    ("Companies", "CRM/Sales Activities"): {I},
-    ("Companies", "Manage Attachments"): {A, I},
-    ("Companies", "Notes"): {A, E, I},
-    ("Companies", "Team Members"): {I},
-    ("Project", "Project Tickets"): {I},
-    ("Service Desk", "Close Service Tickets"): {A, E, I},
-    ("Service Desk", "Resource Scheduling"): {A, I},
-    ("Service Desk", "Service Ticket - Dependancies"): {A, E, I},
-    ("Service Desk", "Service Tickets - Finance"): {I},
-    ("Service Desk", "Service Tickets"): {A, E, I},
-    ("Service Desk", "SLA Dashboard"): {I},
-    ("Service Desk", "Ticket Templates"): {I},
-    ("System", "Member Maintenance"): {I},
-    ("System", "My Company"): {I},
-    ("System", "Table Setup"): {I},
-}
-MSP_PROCESS_TABLES = [
-    "Activities / Activity Status-CRM", "Activities / Activity Type", "Company / Company Status",
-    "Company / Company Type", "Company / Configuration", "Company / Configuration Status", "Company / Team Role",
-    "Contacts / Communication Type", "Contacts / Contact Relationship", "Contacts / Contact Type",
-    "Contacts / Department", "General / Auto Sync", "Scheduling / Location", "Scheduling / Reminder Time",
-    "Scheduling / Schedule Type", "Scheduling / Schedule Status", "Service / Priority", "Service / Service Board",
-    "Service / Severity", "Service / Source", "Service / Ticket Description Links", "Service / Ticket Templates",
-    "Time / Work Role", "Time / Work Type",
-]
-MOBIUS = {
-    ("Companies", "Company Maintenance"): {I},
-    ("Companies", "Contacts"): {I},
-    ("Companies", "Manage Attachments"): {I},
-    ("Finance", "Accounting Interface"): {A, E, D, I},
-    ("Finance", "Invoicing"): {E, D, I},
-    ("Procurement", "Product Catalog"): {I},
-    ("Procurement", "Products"): {I},
-    ("Procurement", "Purchase Orders"): {I},
-    ("Project", "Project Tickets"): {I},
-    ("Service Desk", "Service Tickets"): {I},
-    ("System", "API Reports"): {I},
-    ("System", "Custom Menu Entry"): {A, E, D, I},
-    ("System", "Member Maintenance"): {I},
-    ("System", "Table Setup"): {I},
-    ("Time & Expense", "Expense Report Entry"): {I},
-    ("Time & Expense", "Time Entry"): {I},
-}
-MOBIUS_TABLES = ["General Ledger / Accounting Package", "Invoicing / Billing Status", "Invoicing / Tax code",
-                 "Products / UOM"]
-MANAGED_BACKUP = {
-    ("System", "Table Setup"): {I},
-    ("Companies", "Company Maintenance"): {I},
-    ("Companies", "Contacts"): {I},
-    ("Service Desk", "Close Service Tickets"): {I, E},
-    ("Service Desk", "Service Tickets"): {I, E, A},
-    ("Finance", "Agreements"): {I, E, A},
-    ("Finance", "Company Finance"): {I, E, A},
-    ("Procurement", "Product Catalog"): {I},
-    ("Procurement", "Products"): {I},
-    ("Procurement", "Product Billable Option"): {I, E, A},
-}
-VENDORS = {
-    "msp-process": ("MSP Process", MSP_PROCESS, {"System › Table Setup": MSP_PROCESS_TABLES}),
-    "mobius": ("Mobius", MOBIUS, {"System › Table Setup": MOBIUS_TABLES}),
-    "managed-backup": ("API", MANAGED_BACKUP, {"System › Table Setup": ["Service / Service Board"]}),
-}
+
+def _cells(integration: str, features=frozenset()) -> set[tuple[str, str, str, str]]:
+    return {(m, f, lv, "All") for (m, f), levels in pages.granted_levels(pages.rows_for(integration, features)).items()
+            for lv in levels}
 
 
-def _canon_cells(rows: dict) -> set[tuple[str, str, str, str]]:
-    catalog = load_catalog()
-    out = set()
-    for (module, function), levels in rows.items():
-        m, f = catalog.function(module, function)
-        out |= {(m.name, f.name, lv, "All") for lv in levels}
-    return out
-
-
-def _canon_items(lists: dict[str, list[str]]) -> set[tuple[str, str]]:
-    catalog = load_catalog()
-    out = set()
-    for fn, items in lists.items():
-        for item in items:
-            out.add((fn, catalog.setup_table(item).name if fn.endswith("Table Setup") else item))
-    return out
+def _items(integration: str, features=frozenset()) -> set[tuple[str, str]]:
+    return {(fn, pages.canonical_item(fn, i)) for fn, items in pages.allow_lists(integration, features).items()
+            for i in items}
 
 
 def _checklist(project: Project, role: str) -> tuple[set, set]:
@@ -126,16 +51,16 @@ def _stack(sim, make_project, integration: str, features: list[str] | None = Non
     return project, project.stack(integration, config)
 
 
-@pytest.mark.parametrize("integration", list(VENDORS))
+@pytest.mark.parametrize("integration", list(pages.VENDORS))
 def test_vendor_stack_checklist_console_green(sim, make_project, integration):
-    role, cells, lists = VENDORS[integration]
+    role = pages.VENDORS[integration][0]
     project, stack = _stack(sim, make_project, integration)
 
     with pytest.raises(auto.errors.CommandError):
         stack.up()
     got_cells, got_moves = _checklist(project, role)
-    assert got_cells == _canon_cells(cells)
-    assert got_moves == _canon_items(lists)
+    assert got_cells == _cells(integration)  # exactly the page's grants, features off
+    assert got_moves == _items(integration)
 
     applied = apply_checklist(sim.console_api, role, (project.root / ".cwroles" / "checklists" / f"{role}.md").read_text())
     assert applied.levels == len(got_cells)
@@ -160,11 +85,10 @@ def test_features_add_exactly_their_grants(sim, make_project):
     with pytest.raises(auto.errors.CommandError):
         stack.up()
     cells, moves = _checklist(project, "MSP Process")
-    assert cells == _canon_cells({
-        ("Finance", "Invoicing"): {I},  # ** Invoices tab
-        ("Finance", "Agreements"): {I},  # *** time entries
-        ("Time and Expense", "Time Entry"): {A, E, I},  # *** time entries
-    })
+    assert cells == _cells("msp-process", {"invoices-tab", "time-entries"}) - _cells("msp-process")
+    assert cells == {("Finance", "Invoicing", I, "All"), ("Finance", "Agreements", I, "All"),
+                     ("Time & Expense", "Time Entry", A, "All"), ("Time & Expense", "Time Entry", E, "All"),
+                     ("Time & Expense", "Time Entry", I, "All")}
     assert moves == set()
 
 

@@ -1,4 +1,4 @@
-"""Each vendor's published role, transcribed here independently from shared/vendor-docs, passes the pack.
+"""Each vendor's published role (the hand transcription in tests/vendor_pages.py) passes the pack.
 
 The transcription uses the vendor pages' own spellings (e.g. "Service Ticket - Dependancies",
 "Company module", "Purchase Orders (Aiso)") so alias resolution is exercised as well.
@@ -7,81 +7,12 @@ The transcription uses the vendor pages' own spellings (e.g. "Service Ticket - D
 import pytest
 
 from policies.rules import (least_privilege, privileged_functions, table_setup_allowlist, waived_grants)
+from tests import vendor_pages as pages
+
 from .policy_helpers import ROLE_PERMISSIONS, grant, role, run, waiver
 
-# (where, levels as letters A/E/D/I, feature or None) — all levels "All" on the pages.
-MSP_PROCESS = [
-    ("Companies › Company Maintenance", "I", None),
-    ("Companies › Company/Contact Group Maintenance", "I", None),
-    ("Companies › Configurations", "I", "configuration-links"),
-    ("Companies › Contacts", "AEI", None),
-    ("Companies › CRM/Sales Activities", "I", None),
-    ("Companies › Manage Attachments", "AI", None),
-    ("Companies › Notes", "AEI", None),
-    ("Companies › Team Members", "I", None),
-    ("Finance › Agreements", "I", "time-entries"),
-    ("Finance › Invoicing", "I", "invoices-tab"),
-    ("Project › Project Tickets", "I", None),
-    ("Service Desk › Close Service Tickets", "AEI", None),
-    ("Service Desk › Resource Scheduling", "AI", None),
-    ("Service Desk › Service Ticket - Dependancies", "AEI", None),
-    ("Service Desk › Service Tickets - Finance", "I", None),
-    ("Service Desk › Service Tickets", "AEI", None),
-    ("Service Desk › SLA Dashboard", "I", None),
-    ("Service Desk › Ticket Templates", "I", None),
-    ("System › Member Maintenance", "I", None),
-    ("System › My Company", "I", None),
-    ("System › Table Setup", "I", None),
-    ("Time and Expense › Time Entry", "AEI", "time-entries"),
-]
-MSP_TABLES = [
-    "Activities / Activity Status-CRM", "Activities / Activity Type", "Company / Company Status",
-    "Company / Company Type", "Company / Configuration", "Company / Configuration Status", "Company / Team Role",
-    "Contacts / Communication Type", "Contacts / Contact Relationship", "Contacts / Contact Type",
-    "Contacts / Department", "General / Auto Sync", "Scheduling / Location", "Scheduling / Reminder Time",
-    "Scheduling / Schedule Type", "Scheduling / Schedule Status", "Service / Priority", "Service / Service Board",
-    "Service / Severity", "Service / Source", "Service / Ticket Description Links", "Service / Ticket Templates",
-    "Time / Work Role", "Time / Work Type",
-]
-MOBIUS = [
-    ("Companies › Company Maintenance", "I", None),
-    ("Companies › Contacts", "I", None),
-    ("Companies › Manage Attachments", "I", None),
-    ("Finance › Accounting Interface", "AEDI", None),
-    ("Finance › Invoicing", "EDI", None),
-    ("Procurement › Product Catalog", "I", None),
-    ("Procurement › Products", "I", None),
-    ("Procurement › Purchase Orders", "I", None),
-    ("Project › Project Tickets", "I", None),
-    ("Service Desk › Service Tickets", "I", None),
-    ("System › API Reports", "I", None),
-    ("System › Custom Menu Entry", "AEDI", None),
-    ("System › Member Maintenance", "I", None),
-    ("System › Table Setup", "I", None),
-    ("Time & Expense › Expense Report Entry", "I", None),
-    ("Time & Expense › Time Entry", "I", None),
-]
-MOBIUS_TABLES = ["General Ledger / Accounting Package", "Invoicing / Billing Status", "Invoicing / Tax code",
-                 "Products / UOM"]
-MANAGED_BACKUP = [
-    ("System › Table Setup", "I", None),
-    ("Company module › Company Maintenance", "I", None),
-    ("Company Module › Contacts", "I", None),
-    ("Service Desk › Close Service Tickets", "EI", None),
-    ("Service Desk › Service Tickets", "AEI", None),
-    ("Finance › Agreements", "AEI", None),
-    ("Finance Module › Company Finance", "AEI", None),
-    ("Procurement › Product Catalog", "I", None),
-    ("Procurement › Products", "I", None),
-    ("Procurement › Product Billable Option", "AEI", None),
-]
-VENDORS = {
-    "msp-process": (MSP_PROCESS, {"System › Table Setup": MSP_TABLES}, {}),
-    "mobius": (MOBIUS, {"System › Table Setup": MOBIUS_TABLES}, {"custom-menu-entry": {"System › Custom Menu Entry": ["Mobius"]}}),
-    "managed-backup": (MANAGED_BACKUP, {"System › Table Setup": ["Service / Service Board"]}, {}),
-}
-FEATURES = {"msp-process": ["configuration-links", "invoices-tab", "time-entries"], "mobius": ["custom-menu-entry"],
-            "managed-backup": []}
+VENDORS = {k: (rows, always, per_feature) for k, (_, rows, always, per_feature) in pages.VENDORS.items()}
+FEATURES = pages.FEATURES
 # Mobius' privileged rows are covered by waivers in its stack (pages ask for Delete / Custom Menu Entry).
 MOBIUS_WAIVERS = [
     {"module": "Finance", "function": "Accounting Interface", "level": "delete", **waiver()},
