@@ -32,7 +32,7 @@ fi
 
 command -v go >/dev/null || { log "Go (>= 1.25) is required to build the Pulumi CLI; install it from your OS packages or https://go.dev/dl/"; exit 1; }
 export GOTOOLCHAIN="${GOTOOLCHAIN:-auto}" CGO_ENABLED=0 GOFLAGS=-mod=mod
-export GOPATH="$CACHE/gopath" GOMODCACHE="$CACHE/gomodcache"
+export GOPATH="$CACHE/gopath" GOMODCACHE="$CACHE/gomodcache" GOCACHE="$CACHE/gocache"
 WORK="$DEST/build"
 mkdir -p "$WORK" "$BIN"
 cd "$WORK"

@@ -1,10 +1,9 @@
 """Every function and Table Setup table the three vendor pages name exists in the catalog.
 
-The spellings below are typed by hand from shared/vendor-docs/*.txt (not read from the manifests):
+The spellings below are typed by hand from docs/vendor-pages/*.txt (not read from the manifests):
 each must be the catalog's own name or one of its recorded aliases.
 """
 
-import os
 from pathlib import Path
 
 import pytest
@@ -103,13 +102,8 @@ MANAGED_BACKUP_TABLES = ["Service / Service Board"]
 
 
 def _vendor_docs() -> Path:
-    """shared/vendor-docs next to (or above) the checkout; CWROLES_VENDOR_DOCS overrides."""
-    if os.environ.get("CWROLES_VENDOR_DOCS"):
-        return Path(os.environ["CWROLES_VENDOR_DOCS"])
-    for parent in Path(__file__).resolve().parents:
-        if (parent / "shared" / "vendor-docs").is_dir():
-            return parent / "shared" / "vendor-docs"
-    raise AssertionError("shared/vendor-docs not found above the checkout; set CWROLES_VENDOR_DOCS to its path")
+    """The verbatim vendor pages kept in the repository (docs/vendor-pages)."""
+    return Path(__file__).resolve().parents[2] / "docs" / "vendor-pages"
 
 
 ALL_FUNCTIONS = sorted(set(MSP_PROCESS_FUNCTIONS + MOBIUS_FUNCTIONS + MANAGED_BACKUP_FUNCTIONS))
