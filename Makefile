@@ -30,7 +30,7 @@ browser: ## headless Chromium for the console test (Debian package)
 	@scripts/ensure-chromium.sh
 
 demo: setup
-	@scripts/with-pulumi-env.sh $(PY) -m stacks.demo
+	@scripts/with-pulumi-env.sh $(PY) -m cwroles.stacks.demo
 
 test: setup browser
 	@scripts/with-pulumi-env.sh $(PY) -m pytest -q

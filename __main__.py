@@ -1,5 +1,5 @@
 """Pulumi program entry point: the stack's `cwroles:integration` config chooses what to provision."""
 
-from stacks import main
+from cwroles.stacks import main
 
 main()

@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     results["inproc"] = inproc.run(seconds=args.seconds, fault_calls=args.fault_calls)
     if not args.quick:
         from . import engine
-        from stacks.sandbox import EngineMissing
+        from cwroles.stacks.sandbox import EngineMissing
 
         try:
             results["engine"] = engine.run(runs=args.runs, repeats=args.repeats)

@@ -21,15 +21,15 @@ from typing import Any, Callable
 from pulumi import automation as auto
 
 from cwroles.grid import parse_checklist
-from cwsim.testing import running_server
+from cwroles.cwsim.testing import running_server
 
-from stacks.sandbox import Project, tenant_config
+from cwroles.stacks.sandbox import Project, tenant_config
 from ._report import breakdown, console, endpoints, fmt_s, section, spread, table
 
 PROGRAM = """
 import json
 import pulumi
-from provider import ApiMember, RolePermissions, SecurityRole
+from cwroles.provider import ApiMember, RolePermissions, SecurityRole
 
 t = pulumi.Config("bench")
 role = SecurityRole("role", name=t.require("roleName"))

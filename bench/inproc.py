@@ -21,10 +21,10 @@ from pulumi.dynamic.dynamic import serialize_provider
 
 from cwroles import catalog as catalog_module
 from cwroles.catalog import load_catalog
-from cwsim.testing import running_server
-from provider import (ApiMemberProvider, Client, ConnectWiseError, RetryPolicy, RoleOutOfSync,
+from cwroles.cwsim.testing import running_server
+from cwroles.provider import (ApiMemberProvider, Client, ConnectWiseError, RetryPolicy, RoleOutOfSync,
                       RolePermissionsProvider, SecurityRoleProvider)
-from provider import _config
+from cwroles.provider import _config
 
 from ._report import breakdown, console, endpoints, section, table
 

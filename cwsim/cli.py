@@ -76,7 +76,7 @@ def serve(
         Path(db).resolve().parent.mkdir(parents=True, exist_ok=True)
         log = open(Path(db).resolve().parent / "cwsim.log", "ab")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "cwsim.cli", "serve", "--host", host, "--port", str(port), "--db", db,
+            [sys.executable, "-m", "cwroles.cwsim.cli", "serve", "--host", host, "--port", str(port), "--db", db,
              "--company", company, "--log-level", log_level],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
         )

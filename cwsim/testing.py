@@ -1,6 +1,6 @@
 """Run cwsim in-process for tests: a real uvicorn server on a free 127.0.0.1 port, in a thread.
 
-    from cwsim.testing import running_server
+    from cwroles.cwsim.testing import running_server
     with running_server() as sim:
         client = sim.client()                      # httpx.Client with auth + clientId, base = API root
         client.get("/system/securityroles")

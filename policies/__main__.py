@@ -7,10 +7,10 @@ import os
 import sys
 
 try:
-    from policies.rules import PACK_NAME, POLICIES
+    from cwroles.policies.rules import PACK_NAME, POLICIES
 except ImportError:  # the project is not installed in this interpreter: import it from the repository
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    from policies.rules import PACK_NAME, POLICIES
+    from cwroles.policies.rules import PACK_NAME, POLICIES
 
 from pulumi_policy import EnforcementLevel, PolicyPack
 

@@ -1,6 +1,6 @@
 """Turn a preview's policy results into a PR comment (Markdown) and SARIF 2.1.0 for code scanning.
 
-    python -m policies.report preview.json --markdown report.md --sarif report.sarif [--fail-on-mandatory]
+    python -m cwroles.policies.report preview.json --markdown report.md --sarif report.sarif [--fail-on-mandatory]
 
 Input (any of these; the format is detected):
 
@@ -289,7 +289,7 @@ def sarif(results: Results, artifact: Optional[str] = None) -> dict:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m policies.report", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m cwroles.policies.report", description=__doc__.split("\n\n")[0])
     ap.add_argument("input", help="preview output: event log (JSON lines), event list, or --json digest; '-' = stdin")
     ap.add_argument("--markdown", type=Path, help="write the PR comment here")
     ap.add_argument("--sarif", type=Path, help="write SARIF 2.1.0 here")

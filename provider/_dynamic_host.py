@@ -22,7 +22,7 @@ def _provider_for(urn: str):
     """A serialized provider for one of cwroles' type tokens, or None."""
     from pulumi.dynamic.dynamic import serialize_provider
 
-    from provider import ApiMemberProvider, RolePermissionsProvider, SecurityRoleProvider
+    from cwroles.provider import ApiMemberProvider, RolePermissionsProvider, SecurityRoleProvider
 
     by_type = {
         "pulumi-python:dynamic/connectwise:SecurityRole": SecurityRoleProvider,

@@ -29,8 +29,8 @@ from rich.panel import Panel
 from rich.table import Table
 
 from cwroles import emulator_defaults as D
-from cwsim.console_client import Applied, apply_checklist
-from stacks.sandbox import EngineMissing, Project
+from cwroles.cwsim.console_client import Applied, apply_checklist
+from cwroles.stacks.sandbox import EngineMissing, Project
 
 REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / ".cwroles" / "demo"
@@ -82,7 +82,7 @@ class Demo:
             p.unlink()
         log = open(WORK / "cwsim.log", "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "cwsim.cli", "serve", "--port", str(self.port), "--db", str(DB)],
+            [sys.executable, "-m", "cwroles.cwsim.cli", "serve", "--port", str(self.port), "--db", str(DB)],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 20
         while True:

@@ -41,7 +41,7 @@ def ensure_running(project_root: Path, log: Callable[[str], None]) -> None:
     db = project_root / D.DB_PATH
     db.parent.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
-        [sys.executable, "-m", "cwsim.cli", "serve", "--background", "--host", D.HOST, "--port", str(D.PORT),
+        [sys.executable, "-m", "cwroles.cwsim.cli", "serve", "--background", "--host", D.HOST, "--port", str(D.PORT),
          "--db", str(db)],
         capture_output=True, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}, timeout=60)
     if result.returncode != 0 or not answering():

@@ -476,7 +476,7 @@ def main() -> None:
     except StackConfigError as e:
         raise pulumi.RunError(f"stack {pulumi.get_stack()}: {e}") from None
 
-    from provider import ApiMember, RolePermissions, SecurityRole
+    from cwroles.provider import ApiMember, RolePermissions, SecurityRole
 
     from . import local_emulator
 

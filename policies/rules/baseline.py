@@ -83,7 +83,7 @@ def empty_baseline(integration: str) -> Baseline:
 
 
 def baseline_names() -> list[str]:
-    d = resources.files("policies").joinpath("baselines")
+    d = resources.files("cwroles.policies").joinpath("baselines")
     return sorted(p.name.removesuffix(".yaml") for p in d.iterdir() if p.name.endswith(".yaml"))
 
 
@@ -92,7 +92,7 @@ def load_baseline(integration: str) -> Optional[Baseline]:
     """The baseline for ``integration`` or None when the pack has none."""
     if integration not in baseline_names():
         return None
-    text = resources.files("policies").joinpath(f"baselines/{integration}.yaml").read_text("utf-8")
+    text = resources.files("cwroles.policies").joinpath(f"baselines/{integration}.yaml").read_text("utf-8")
     return parse_baseline(yaml.safe_load(text), f"policies/baselines/{integration}.yaml")
 
 

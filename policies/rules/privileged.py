@@ -53,7 +53,7 @@ def _rule(entry: Any, origin: str) -> PrivilegedRule:
 
 @lru_cache(maxsize=1)
 def default_rules() -> tuple[PrivilegedRule, ...]:
-    text = resources.files("policies").joinpath("privileged.yaml").read_text("utf-8")
+    text = resources.files("cwroles.policies").joinpath("privileged.yaml").read_text("utf-8")
     data = yaml.safe_load(text)
     rules = [_rule(e, "policies/privileged.yaml") for e in data.get("privileged") or []]
     if data.get("any_delete"):

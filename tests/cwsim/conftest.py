@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cwsim.testing import SimServer, running_server
+from cwroles.cwsim.testing import SimServer, running_server
 
 
 @pytest.fixture(scope="session")

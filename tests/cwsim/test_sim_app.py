@@ -7,8 +7,8 @@ import base64
 import httpx
 import pytest
 
-from cwsim.app import ROUTES, load_authz
-from cwsim.testing import basic_auth
+from cwroles.cwsim.app import ROUTES, load_authz
+from cwroles.cwsim.testing import basic_auth
 
 
 def test_headers_and_accept(sim, api):

@@ -9,11 +9,11 @@ import httpx
 import pytest
 
 from cwroles import emulator_defaults as D
-from cwsim.testing import basic_auth, free_port
+from cwroles.cwsim.testing import basic_auth, free_port
 
 
 def cwsim(*args: str, timeout: float = 30) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cwsim.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "cwroles.cwsim.cli", *args], capture_output=True, text=True,
                           timeout=timeout)
 
 

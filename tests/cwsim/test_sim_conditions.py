@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cwsim.conditions import (And, Cmp, ConditionError, Not, Or, compile_conditions, parse, parse_fields,
+from cwroles.cwsim.conditions import (And, Cmp, ConditionError, Not, Or, compile_conditions, parse, parse_fields,
                               parse_order_by, project, sort_records, tokenize)
 
 ROWS = [

@@ -3,7 +3,7 @@
 import httpx
 
 from cwroles.grid import Grant, desired_grid, diff_grids, render_checklist
-from cwsim.console_client import apply_checklist
+from cwroles.cwsim.console_client import apply_checklist
 
 
 def test_apply_checklist_sets_levels_and_allow_lists(sim, api):

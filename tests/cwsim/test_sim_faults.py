@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from cwsim.faults import normalize_path
+from cwroles.cwsim.faults import normalize_path
 
 
 def test_metrics_count_by_normalized_path(sim, api):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from cwroles import emulator_defaults as D
-from cwsim.models import Store
-from cwsim.testing import running_server
+from cwroles.cwsim.models import Store
+from cwroles.cwsim.testing import running_server
 
 
 def test_restart_keeps_roles_members_and_keys(tmp_path):

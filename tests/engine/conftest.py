@@ -1,6 +1,6 @@
 import pytest
 
-from cwsim.testing import running_server
+from cwroles.cwsim.testing import running_server
 
 from .harness import Project, pulumi_bin_dir, tenant_config  # noqa: F401
 

@@ -3,8 +3,8 @@ never a skip: run `make setup`."""
 
 import pytest
 
-from stacks import sandbox
-from stacks.sandbox import PINNED, REPO, VENV, Project, outputs, resources, tenant_config  # noqa: F401
+from cwroles.stacks import sandbox
+from cwroles.stacks.sandbox import PINNED, REPO, VENV, Project, outputs, resources, tenant_config  # noqa: F401
 
 
 def pulumi_bin_dir():

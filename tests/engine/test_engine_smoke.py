@@ -12,7 +12,7 @@ pytestmark = pytest.mark.engine
 
 PROGRAM = """
 import pulumi
-from provider.engine_probe import EngineProbe
+from cwroles.provider.engine_probe import EngineProbe
 
 cfg = pulumi.Config()
 probe = EngineProbe("probe", store=cfg.require("store"), value=cfg.require("value"))

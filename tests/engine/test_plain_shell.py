@@ -53,7 +53,7 @@ def test_plain_shell_pulumi_up_uses_venv_and_starts_the_emulator(tmp_path):
         assert "Traceback" not in text
         site = f"http://127.0.0.1:{port}"
         info = httpx.get(f"{site}/login/companyinfo/{D.COMPANY_ID}").json()
-        from cwsim.testing import basic_auth
+        from cwroles.cwsim.testing import basic_auth
 
         headers = {"Authorization": basic_auth(D.COMPANY_ID, D.ADMIN_PUBLIC_KEY, D.ADMIN_PRIVATE_KEY),
                    "clientId": D.CLIENT_ID}
@@ -65,5 +65,5 @@ def test_plain_shell_pulumi_up_uses_venv_and_starts_the_emulator(tmp_path):
         assert members[0]["securityRole"]["id"] == roles[0]["id"]
         assert db.exists()  # the emulator's state lives in the project's ignored .cwsim/
     finally:
-        subprocess.run([sys.executable, "-m", "cwsim.cli", "stop", "--db", str(db)], capture_output=True,
+        subprocess.run([sys.executable, "-m", "cwroles.cwsim.cli", "stop", "--db", str(db)], capture_output=True,
                        env={**os.environ, "CWROLES_EMULATOR_PORT": str(port)})

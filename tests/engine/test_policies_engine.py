@@ -3,7 +3,7 @@ on the real stack program against the emulator.
 
 The vendor stacks pass (Mobius with its waivers as advisory lines); the over-broad variants in
 tests/engine/fixtures/ fail naming every violation; Mobius' waivers expire (CWROLES_POLICY_TODAY reaches
-the pack through the project environment); `python -m policies.report` turns a real event log into Markdown
+the pack through the project environment); `python -m cwroles.policies.report` turns a real event log into Markdown
 and SARIF. A preview of a stack without state creates nothing, so one emulator, one project and one stack
 serve the whole module (each test rewrites the stack's cwroles:* config).
 
@@ -24,7 +24,7 @@ import pytest
 import yaml
 from pulumi import automation as auto
 
-from cwsim.testing import running_server
+from cwroles.cwsim.testing import running_server
 
 from .conftest import tenant_config
 from .harness import REPO, Project
@@ -245,7 +245,7 @@ def test_overbroad_fixture_fails_naming_every_violation(project, stack, fixture)
 # ---- the PR report from a real event log --------------------------------------------------------------
 def test_report_from_a_real_event_log(project, stack, tmp_path):
     """`PULUMI_DEBUG_COMMANDS=true pulumi preview --policy-pack policies --event-log …` (docs/policies.md)
-    → `python -m policies.report` → Markdown naming the violations and SARIF 2.1.0."""
+    → `python -m cwroles.policies.report` → Markdown naming the violations and SARIF 2.1.0."""
     _configure(project, _fixture("mobius-overbroad"))
     log, md, sarif = tmp_path / "events.jsonl", tmp_path / "report.md", tmp_path / "report.sarif"
     cli = _with_env(project, PULUMI_DEBUG_COMMANDS="true")
@@ -254,7 +254,7 @@ def test_report_from_a_real_event_log(project, stack, tmp_path):
     assert "cwroles-least-privilege" in run.stdout  # the human output stays in the CI log
     assert log.stat().st_size > 0, run.stderr
 
-    cmd = [sys.executable, "-m", "policies.report", str(log), "--markdown", str(md), "--sarif", str(sarif),
+    cmd = [sys.executable, "-m", "cwroles.policies.report", str(log), "--markdown", str(md), "--sarif", str(sarif),
            "--title", "cwroles policy report: mobius", "--fail-on-mandatory"]
     rep = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
     assert rep.returncode == 1, rep.stdout + rep.stderr  # mandatory violations present

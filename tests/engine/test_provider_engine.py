@@ -21,7 +21,7 @@ pytestmark = pytest.mark.engine
 PROGRAM = """
 import json
 import pulumi
-from provider import ApiMember, RolePermissions, SecurityRole
+from cwroles.provider import ApiMember, RolePermissions, SecurityRole
 
 t = pulumi.Config("test")
 import_id = t.get("importRoleId")

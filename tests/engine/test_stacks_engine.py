@@ -14,7 +14,7 @@ import pytest
 from pulumi import automation as auto
 
 from cwroles.grid import parse_checklist
-from cwsim.console_client import apply_checklist
+from cwroles.cwsim.console_client import apply_checklist
 
 from tests import vendor_pages as pages
 

@@ -1,6 +1,6 @@
 """cwroles-api-member-role (stack policy): members bound to roles of the same stack only."""
 
-from policies.rules import api_member_role
+from cwroles.policies.rules import api_member_role
 from .policy_helpers import API_MEMBER, SECURITY_ROLE, UNKNOWN_STRING, resource, run_stack
 
 

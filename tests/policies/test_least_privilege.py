@@ -3,9 +3,9 @@
 import pytest
 from pulumi_policy.proxy import UnknownValueError
 
-from policies.rules import least_privilege
-from policies.rules import evaluate
-from policies.rules.baseline import parse_baseline
+from cwroles.policies.rules import least_privilege
+from cwroles.policies.rules import evaluate
+from cwroles.policies.rules.baseline import parse_baseline
 from .policy_helpers import ROLE_PERMISSIONS, UNKNOWN_ARRAY, grant, role, run
 
 TABLES = {"System › Table Setup": ["Service / Service Board"]}

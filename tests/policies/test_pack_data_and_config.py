@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from policies.rules import POLICIES, least_privilege, privileged_functions, table_setup_allowlist, waived_grants
-from policies.rules.baseline import baseline_names, load_baseline, parse_baseline
-from policies.rules.privileged import default_rules, rules_from_config
+from cwroles.policies.rules import POLICIES, least_privilege, privileged_functions, table_setup_allowlist, waived_grants
+from cwroles.policies.rules.baseline import baseline_names, load_baseline, parse_baseline
+from cwroles.policies.rules.privileged import default_rules, rules_from_config
 from .policy_helpers import ROLE_PERMISSIONS, UNKNOWN_STRING, run
 
 PACK = Path(__file__).resolve().parents[2] / "policies"
@@ -61,7 +61,7 @@ def test_example_configs_name_real_policies_and_keep_waivers_advisory(name):
 
 def _stack_plans():
     from cwroles.manifest import load_manifest, manifest_names
-    from stacks.program import build_plan, read_settings
+    from cwroles.stacks.program import build_plan, read_settings
     for n in manifest_names():
         m = load_manifest(n)
         feats = [f.name for f in m.features]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from policies.rules import privileged_functions
+from cwroles.policies.rules import privileged_functions
 from .policy_helpers import ROLE_PERMISSIONS, grant, role, run
 
 

@@ -1,4 +1,4 @@
-"""python -m policies.report: preview output -> PR comment (Markdown) and SARIF 2.1.0."""
+"""python -m cwroles.policies.report: preview output -> PR comment (Markdown) and SARIF 2.1.0."""
 
 import json
 import subprocess
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from policies import report
+from cwroles.policies import report
 
 FIX = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).resolve().parents[2]
@@ -112,7 +112,7 @@ def test_sarif_basics():
 
 def test_cli_writes_files_and_exit_codes(tmp_path):
     md, sf = tmp_path / "out.md", tmp_path / "out.sarif"
-    cmd = [sys.executable, "-m", "policies.report", str(FIX / "preview-events.jsonl"), "--markdown", str(md),
+    cmd = [sys.executable, "-m", "cwroles.policies.report", str(FIX / "preview-events.jsonl"), "--markdown", str(md),
            "--sarif", str(sf)]
     p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
@@ -120,7 +120,7 @@ def test_cli_writes_files_and_exit_codes(tmp_path):
     assert md.read_text(encoding="utf-8").startswith("## cwroles policy report")
     assert json.loads(sf.read_text(encoding="utf-8"))["version"] == "2.1.0"
     assert subprocess.run(cmd + ["--fail-on-mandatory"], cwd=ROOT, capture_output=True).returncode == 1
-    p = subprocess.run([sys.executable, "-m", "policies.report", str(FIX / "preview-digest-3.259.json"),
+    p = subprocess.run([sys.executable, "-m", "cwroles.policies.report", str(FIX / "preview-digest-3.259.json"),
                         "--fail-on-mandatory"], cwd=ROOT, capture_output=True, text=True)
     assert p.returncode == 2 and "--event-log" in p.stderr
 
@@ -128,7 +128,7 @@ def test_cli_writes_files_and_exit_codes(tmp_path):
 def test_cli_unreadable_input(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{not json\n", encoding="utf-8")
-    p = subprocess.run([sys.executable, "-m", "policies.report", str(bad)], cwd=ROOT, capture_output=True, text=True)
+    p = subprocess.run([sys.executable, "-m", "cwroles.policies.report", str(bad)], cwd=ROOT, capture_output=True, text=True)
     assert p.returncode == 2 and "line 1 is not JSON" in p.stderr and "Traceback" not in p.stderr
 
 

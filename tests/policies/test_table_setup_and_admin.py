@@ -2,7 +2,7 @@
 
 import pytest
 
-from policies.rules import admin_role, table_setup_allowlist
+from cwroles.policies.rules import admin_role, table_setup_allowlist
 from .policy_helpers import ROLE_PERMISSIONS, SECURITY_ROLE, UNKNOWN_STRING, grant, role, run
 
 TS = [grant("System › Table Setup", "I")]

@@ -6,7 +6,7 @@ The transcription uses the vendor pages' own spellings (e.g. "Service Ticket - D
 
 import pytest
 
-from policies.rules import (least_privilege, privileged_functions, table_setup_allowlist, waived_grants)
+from cwroles.policies.rules import (least_privilege, privileged_functions, table_setup_allowlist, waived_grants)
 from tests import vendor_pages as pages
 
 from .policy_helpers import ROLE_PERMISSIONS, grant, role, run, waiver

@@ -2,7 +2,7 @@
 
 import pytest
 
-from policies.rules import least_privilege, privileged_functions, waived_grants
+from cwroles.policies.rules import least_privilege, privileged_functions, waived_grants
 from .policy_helpers import ROLE_PERMISSIONS, grant, role, run, waiver
 
 DELETE_INVOICES = grant("Finance › Invoicing", "EDI")

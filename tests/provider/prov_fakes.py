@@ -7,7 +7,7 @@ import pytest
 import respx
 
 from cwroles.catalog import load_catalog
-from provider import _config
+from cwroles.provider import _config
 
 SITE = "https://cw.test"
 COMPANY = "acme"

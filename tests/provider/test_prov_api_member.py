@@ -8,8 +8,8 @@ import httpx
 import pytest
 from pulumi.runtime import rpc
 
-from provider import ApiMemberProvider, ObjectExists
-from provider.api_member import patch_operations
+from cwroles.provider import ApiMemberProvider, ObjectExists
+from cwroles.provider.api_member import patch_operations
 
 from prov_fakes import BASE
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 import respx
 
-from provider import (
+from cwroles.provider import (
     Client,
     ConfigurationError,
     Conflict,
@@ -25,7 +25,7 @@ from provider import (
     TransportError,
     Unauthorized,
 )
-from provider import conditions as C
+from cwroles.provider import conditions as C
 
 from prov_fakes import BASE, CLIENT_ID, CODEBASE, COMPANY, PRIVATE, PUBLIC, SITE
 

@@ -12,14 +12,14 @@ from pulumi.dynamic import Config, ConfigureRequest
 from pulumi.dynamic.dynamic import serialize_provider
 
 from cwroles import emulator_defaults as emu
-from provider import (
+from cwroles.provider import (
     ApiMemberProvider,
     ConfigurationError,
     RolePermissionsProvider,
     SecurityRoleProvider,
     resolve_settings,
 )
-from provider import _config
+from cwroles.provider import _config
 
 from prov_fakes import BASE, COMPANY, PRIVATE
 
@@ -97,7 +97,7 @@ class _Mocks(pulumi.runtime.Mocks):
 def test_resource_type_tokens_and_inputs():
     mocks = _Mocks()
     pulumi.runtime.set_mocks(mocks, project="cwroles", stack="test", preview=False)
-    from provider import ApiMember, RolePermissions, SecurityRole
+    from cwroles.provider import ApiMember, RolePermissions, SecurityRole
 
     @pulumi.runtime.test
     def program():

@@ -5,8 +5,8 @@ import base64
 import dill
 from pulumi.runtime.proto import provider_pb2
 
-from provider import _dynamic_host
-from provider.security_role import SecurityRoleProvider
+from cwroles.provider import _dynamic_host
+from cwroles.provider.security_role import SecurityRoleProvider
 
 URN = "urn:pulumi:t::cwtest::pulumi-python:dynamic/connectwise:SecurityRole::role"
 

@@ -15,7 +15,7 @@ from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
-from provider import RolePermissionsProvider, SecurityRoleProvider
+from cwroles.provider import RolePermissionsProvider, SecurityRoleProvider
 
 from prov_fakes import PRIVATE
 

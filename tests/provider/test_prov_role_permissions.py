@@ -8,7 +8,7 @@ import httpx
 import pytest
 from pulumi.runtime import rpc
 
-from provider import RoleOutOfSync, RolePermissionsProvider
+from cwroles.provider import RoleOutOfSync, RolePermissionsProvider
 
 from prov_fakes import BASE, settings_rows
 

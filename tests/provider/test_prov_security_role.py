@@ -8,7 +8,7 @@ import httpx
 import pytest
 from pulumi.runtime import rpc
 
-from provider import ObjectExists, SecurityRoleProvider
+from cwroles.provider import ObjectExists, SecurityRoleProvider
 
 from prov_fakes import BASE
 

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from stacks import StackConfigError, plan_from_config, read_settings
+from cwroles.stacks import StackConfigError, plan_from_config, read_settings
 
 
 def _grants(plan):
@@ -143,7 +143,7 @@ def test_level_that_does_not_apply_to_the_function_is_rejected():
     """Every function of today's catalog has all four levels, so narrow one in a copy of the catalog."""
     from cwroles.catalog import Catalog, load_catalog
     from cwroles.manifest import load_manifest
-    from stacks import build_plan
+    from cwroles.stacks import build_plan
 
     data = load_catalog().model_dump()
     sla = next(f for m in data["modules"] for f in m["functions"] if f["name"] == "SLA Dashboard")
@@ -192,8 +192,8 @@ def test_extra_config_shapes_are_checked_when_read():
 
 # ---- the policy pack sees what extraGrants widen -------------------------------------------------
 def _pack(plan):
-    from policies.rules.model import ROLE_PERMISSIONS
-    from policies.rules.pack import least_privilege, privileged_functions, waived_grants
+    from cwroles.policies.rules.model import ROLE_PERMISSIONS
+    from cwroles.policies.rules.pack import least_privilege, privileged_functions, waived_grants
     from tests.policies.policy_helpers import UNKNOWN_STRING, run
 
     props = {**plan.permissions_args, "role_id": UNKNOWN_STRING, "role_name": plan.role_args["name"]}

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from stacks import local_emulator
+from cwroles.stacks import local_emulator
 
 
 def test_tenant_configured_by_config_or_environment():

@@ -10,7 +10,7 @@ from unittest import mock
 import pulumi
 import pytest
 
-from stacks import main
+from cwroles.stacks import main
 
 ROLE_T = "pulumi-python:dynamic/connectwise:SecurityRole"
 PERMS_T = "pulumi-python:dynamic/connectwise:RolePermissions"

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from stacks import StackConfigError, build_plan, next_step_text, plan_from_config, read_settings
+from cwroles.stacks import StackConfigError, build_plan, next_step_text, plan_from_config, read_settings
 from cwroles.manifest import load_manifest
 
 

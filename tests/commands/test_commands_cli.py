@@ -3,7 +3,7 @@
 import yaml
 from typer.testing import CliRunner
 
-from cwroles.cli import app
+from cwroles.commands import app
 
 runner = CliRunner()
 

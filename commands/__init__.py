@@ -16,9 +16,9 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from .catalog import LEVEL_NAMES, load_catalog
-from .grid import Level
-from .manifest import load_manifest, manifest_names
+from cwroles.catalog import LEVEL_NAMES, load_catalog
+from cwroles.grid import Level
+from cwroles.manifest import load_manifest, manifest_names
 
 app = typer.Typer(
     help="ConnectWise PSA security roles and API members as code: stack files and vendor manifests.",
@@ -65,7 +65,7 @@ def stack_config(
     directory: Path = typer.Option(Path("."), "--dir", help="Where Pulumi.yaml lives (the repository root)"),
 ) -> None:
     """Write Pulumi.<tenant>-<integration>.yaml: one stack per tenant and integration (no secrets in it)."""
-    from stacks.program import StackConfigError, build_plan, read_settings
+    from cwroles.stacks.program import StackConfigError, build_plan, read_settings
 
     if integration not in manifest_names():
         _fail(f"--integration {integration!r} is not an integration cwroles knows; choose one of: {', '.join(manifest_names())}")
