@@ -5,23 +5,42 @@
     cwroles manifest show msp-process --features time-entries
 
 One module per command or command group; this file only assembles them. To add a group, write
-``commands/<group>.py`` with its own ``app = typer.Typer(...)`` and register it below with
-``app.add_typer``; a single command is a function registered with ``app.command``. Shared helpers
-(consoles, ``fail``, ``split_csv``) are in ``commands/_common.py``.
+``commands/<group>.py`` with ``app = group("…help…")`` (from ``commands/_common.py``) and register it
+below with ``app.add_typer``; a single command is a function registered with ``app.command``. Shared
+helpers (consoles, ``fail``, ``split_csv``, ``print_commands``) are in ``commands/_common.py``.
+Every option needs ``help=``; booleans are flags (``typer.Option(False, "--name", help=...)``).
 """
 
 from __future__ import annotations
 
+from typing import Optional
+
 import typer
 
-from . import manifest, stack_config
+from cwroles import __version__
 
-app = typer.Typer(
-    help="ConnectWise PSA security roles and API members as code: stack files and vendor manifests.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
-app.command("stack-config")(stack_config.stack_config)
+from . import manifest, stack_config
+from ._common import group
+
+app = group("ConnectWise PSA security roles and API members as code: stack files and vendor manifests.")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"cwroles {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Optional[bool] = typer.Option(
+        None, "--version", callback=_version, is_eager=True, help="Print the cwroles version and exit."
+    ),
+) -> None:
+    """ConnectWise PSA security roles and API members as code: stack files and vendor manifests."""
+
+
+app.command("stack-config", short_help="Write the stack file of one tenant and integration.")(stack_config.stack_config)
 app.add_typer(manifest.app, name="manifest")
 
 

@@ -11,9 +11,9 @@ from cwroles.catalog import LEVEL_NAMES, load_catalog
 from cwroles.grid import Level
 from cwroles.manifest import load_manifest, manifest_names
 
-from ._common import console, fail, split_csv
+from ._common import console, fail, group, split_csv
 
-app = typer.Typer(help="Show what each vendor integration grants.", no_args_is_help=True)
+app = group("What each vendor integration grants.")
 
 
 def _load(integration: str):
@@ -40,7 +40,7 @@ def _cell(level: Level) -> str:
     return {"None": "[dim]·[/]", "My": "[yellow]My[/]", "All": "[green]All[/]"}[level.value]
 
 
-@app.command("show")
+@app.command("show", short_help="The grants and allow-lists an integration asks for.")
 def manifest_show(
     integration: str = typer.Argument(..., help="One of: " + ", ".join(manifest_names())),
     features: Optional[list[str]] = typer.Option(None, "--features", "-f", help="Features to include (repeat or comma-separate)"),

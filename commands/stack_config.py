@@ -8,10 +8,11 @@ from typing import Any, Optional
 
 import typer
 import yaml
+from rich.markup import escape
 
 from cwroles.manifest import load_manifest, manifest_names
 
-from ._common import console, fail, split_csv
+from ._common import console, fail, print_commands, split_csv
 
 _TENANT_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
 
@@ -28,8 +29,8 @@ def stack_config(
     features: Optional[list[str]] = typer.Option(None, "--features", "-f", help="Integration features to switch on (repeat or comma-separate)"),
     role_name: Optional[str] = typer.Option(None, "--role-name", help="Override the role name the vendor asks for"),
     api_member_identifier: Optional[str] = typer.Option(None, "--api-member-identifier", help="Override the API member identifier (<= 15 characters)"),
-    api_member_name: Optional[str] = typer.Option(None, "--api-member-name"),
-    api_member_email: Optional[str] = typer.Option(None, "--api-member-email"),
+    api_member_name: Optional[str] = typer.Option(None, "--api-member-name", help="The API member's display name (<= 30 characters)"),
+    api_member_email: Optional[str] = typer.Option(None, "--api-member-email", help="The API member's email address"),
     directory: Path = typer.Option(Path("."), "--dir", help="Where Pulumi.yaml lives (the repository root)"),
 ) -> None:
     """Write Pulumi.<tenant>-<integration>.yaml: one stack per tenant and integration (no secrets in it)."""
@@ -93,7 +94,8 @@ def stack_config(
     )
     path.write_text(header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
 
-    console.print(f"{'Updated' if existing else 'Wrote'} [bold]{path}[/] (stack [bold]{stack}[/]).", highlight=False)
+    console.print(f"{'Updated' if existing else 'Wrote'} [bold]{escape(str(path))}[/] (stack [bold]{stack}[/]).",
+                  highlight=False, soft_wrap=True)
     steps = [f"pulumi stack select --create {stack}"]
     if "connectwise:clientId" not in config:
         steps.append(f"pulumi config set connectwise:clientId <clientId> -s {stack}")
@@ -102,9 +104,7 @@ def stack_config(
     if "connectwise:privateKey" not in config:
         steps.append(f"pulumi config set --secret connectwise:privateKey -s {stack}   # prompts; stored encrypted")
     steps.append(f"pulumi up -s {stack}")
-    console.print("Next:", highlight=False)
-    for s in steps:
-        console.print(f"  {s}", highlight=False, markup=False)
+    print_commands(steps)
     console.print(
         "The keys are the provisioning API member's (it needs System › Security and System › Member Maintenance; "
         "see docs/stacks.md), not the integration's.",
