@@ -3,6 +3,8 @@
     cwroles stack-config --tenant acme --integration mobius --site api-na.myconnectwise.net --company-id acme
     cwroles manifest list
     cwroles manifest show msp-process --features time-entries
+    cwroles policy-pack cwroles-policy        # a pack for `pulumi preview --policy-pack cwroles-policy`
+    cwroles provider-plugin plugins/pulumi-python   # the launcher that makes import_ work
 
 One module per command or command group; this file only assembles them. To add a group, write
 ``commands/<group>.py`` with ``app = group("…help…")`` (from ``commands/_common.py``) and register it
@@ -19,7 +21,7 @@ import typer
 
 from cwroles import __version__
 
-from . import manifest, stack_config
+from . import manifest, policy_pack, provider_plugin, stack_config
 from ._common import group
 
 app = group("ConnectWise PSA security roles and API members as code: stack files and vendor manifests.")
@@ -42,6 +44,10 @@ def _main(
 
 app.command("stack-config", short_help="Write the stack file of one tenant and integration.")(stack_config.stack_config)
 app.add_typer(manifest.app, name="manifest")
+app.command("policy-pack", short_help="Write a policy pack directory for pulumi preview --policy-pack.")(
+    policy_pack.policy_pack)
+app.command("provider-plugin", short_help="Write the dynamic-provider launcher that makes import_ work.")(
+    provider_plugin.provider_plugin)
 
 
 if __name__ == "__main__":  # pragma: no cover
