@@ -13,9 +13,21 @@ from typing import Optional
 import urllib.request
 import typer
 
-from cwroles import emulator_defaults as D
+from cwroles import __version__, emulator_defaults as D
 
-app = typer.Typer(add_completion=False, help="cwsim — ConnectWise PSA REST API emulator for cwroles.")
+app = typer.Typer(add_completion=False, rich_markup_mode=None, help="cwsim — ConnectWise PSA REST API emulator for cwroles.")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"cwsim {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Optional[bool] = typer.Option(None, "--version", callback=_version, is_eager=True,
+                                                 help="Print the version and exit.")) -> None:
+    """cwsim — ConnectWise PSA REST API emulator for cwroles."""
 
 
 def _pidfile(db: str) -> Path:
@@ -132,7 +144,8 @@ def stop(db: str = typer.Option(D.DB_PATH, help="The db whose folder holds cwsim
 
 
 @app.command()
-def status(host: str = typer.Option(D.HOST), port: int = typer.Option(D.PORT)) -> None:
+def status(host: str = typer.Option(D.HOST, help="Address cwsim listens on."),
+           port: int = typer.Option(D.PORT, help="TCP port cwsim listens on.")) -> None:
     """Exit 0 if cwsim answers on host:port."""
     if _up(host, port):
         typer.echo(f"cwsim is up on http://{host}:{port}")
