@@ -14,7 +14,8 @@ from starlette.routing import Route
 
 from cwroles import emulator_defaults as D
 
-from .backend import Backend, Exists, Invalid
+from .backend import Backend
+from .errors import Exists, Invalid
 from .records import Company
 from .tenant_catalog import CatalogExtras
 

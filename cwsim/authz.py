@@ -12,7 +12,7 @@ from typing import Union
 
 from cwroles.api_permissions import ALWAYS, Permission, load_api_permissions
 
-from .backend import Denied
+from .errors import Denied
 from .responses import members, roles
 from .responses.base import ApiError, Ctx, Route
 

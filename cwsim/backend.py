@@ -5,7 +5,7 @@ gives a ``Tenant``, whose methods are the only place a rule lives: name limits a
 what a new role's grid holds, which levels a function has, who may delete a role, how an API member
 is validated, patched and deactivated, how keys and tokens authenticate, what a permission needs.
 The REST handlers (``responses/``), the console and the admin endpoints call these methods and only
-translate their results and errors into HTTP.
+translate their results and errors (``errors.py``) into HTTP.
 
 Inputs that come from ConnectWise's wire format (a role or API member body, PATCH operations) are
 taken as mappings with ConnectWise's field names, because validating them *is* the rule; the
@@ -21,13 +21,14 @@ import string
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any, Mapping, Optional
 
 from cwroles import emulator_defaults as D
 from cwroles.api_permissions import Permission
 from cwroles.catalog import LEVEL_NAMES, Catalog, CatalogError, load_catalog
 from cwroles.grid import Level
 
+from .errors import Denied, Exists, FieldError, Invalid, NotFound
 from .records import REF_KINDS, AllowedItem, ApiKey, Company, FunctionInfo, GridRow, Member, Ref, Role
 from .store import Store
 from .tenant_catalog import CatalogExtras, TenantCatalog
@@ -65,47 +66,6 @@ MEMBER_FIELDS = (
     "serviceDefaultBoard", "notes", "excludedServiceBoardIds", "blockPriceFlag", "blockCostFlag",
 )
 READ_ONLY_FIELDS = ("id", "_info")
-
-
-# ---- errors ---------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class FieldError:
-    """One entry of ConnectWise's ``errors[]``."""
-
-    code: str
-    message: str
-    field: str
-    resource: str = ""
-
-    def to_json(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message, "resource": self.resource, "field": self.field}
-
-
-class BackendError(Exception):
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
-
-
-class Invalid(BackendError):
-    """The request breaks a rule (HTTP 400)."""
-
-    def __init__(self, message: str, errors: Iterable[FieldError] = ()):
-        super().__init__(message)
-        self.errors = list(errors)
-
-
-class NotFound(BackendError):
-    """A record the request names does not exist (HTTP 404)."""
-
-
-class Exists(BackendError):
-    """The record to create exists already (HTTP 409 on the admin API)."""
-
-
-class Denied(BackendError):
-    """The caller's security role lacks a permission (HTTP 403)."""
 
 
 # ---- small helpers --------------------------------------------------------------------------
@@ -776,5 +736,5 @@ def _apply_patch(current: dict[str, Any], ops: Any) -> dict[str, Any]:
     return body
 
 
-__all__ = ["Backend", "Tenant", "BackendError", "Invalid", "NotFound", "Exists", "Denied", "FieldError",
-           "AllowList", "IssuedKey", "MEMBER_FIELDS", "member_fields", "split_function", "iso", "now"]
+__all__ = ["Backend", "Tenant", "AllowList", "IssuedKey", "MEMBER_FIELDS", "member_fields", "split_function", "iso",
+           "now"]

@@ -9,7 +9,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .backend import BackendError, IssuedKey, NotFound, Tenant
+from .backend import IssuedKey, Tenant
+from .errors import BackendError, NotFound
 from .console import ConsoleError, backend, find_member, find_role, tenant
 from .records import Member, Role
 

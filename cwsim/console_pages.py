@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from cwroles.catalog import LEVEL_NAMES
 
-from .backend import BackendError
+from .errors import BackendError
 from .console import ConsoleError, backend, find_member, find_role, tenant
 from .console_api import member_json, role_json
 

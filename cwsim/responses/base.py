@@ -14,7 +14,8 @@ from starlette.responses import JSONResponse, Response
 
 from cwroles.api_permissions import path_pattern
 
-from ..backend import BackendError, Denied, Invalid, NotFound, Tenant
+from ..backend import Tenant
+from ..errors import BackendError, Denied, Invalid, NotFound
 from ..conditions import ConditionError, compile_conditions, parse_fields, parse_order_by, project, sort_records
 from ..records import Member
 

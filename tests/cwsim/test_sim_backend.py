@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from cwroles.api_permissions import Permission
-from cwroles.cwsim.backend import Backend, Denied, Exists, Invalid, split_function
+from cwroles.cwsim.backend import Backend, split_function
+from cwroles.cwsim.errors import Denied, Exists, Invalid
 from cwroles.cwsim.records import Member, Role
 from cwroles.cwsim.tenant_catalog import CatalogExtras
 
