@@ -58,7 +58,7 @@ def authenticate(request: Request, backend: Backend) -> tuple[Tenant, Member]:
     company = backend.company(company_id)
     if company is None:
         raise _unauthorized(f"Unknown company {company_id!r} or invalid API keys.")
-    tenant = backend.tenant(company.company_id)
+    tenant = backend.tenant(company)
     member = tenant.authenticate(public, private)
     if member is None:
         raise _unauthorized(f"Invalid, expired or inactive API keys for company {company_id!r}.")

@@ -205,8 +205,10 @@ class Backend:
         self.store.wipe_company(company_id, keep_company=False)
         self._forget_catalog(company_id)
 
-    def tenant(self, company_id: str) -> Tenant:
-        company = self._company(company_id)
+    def tenant(self, company: Company | str) -> Tenant:
+        """One company's state and rules (NotFound if there is no such company)."""
+        if isinstance(company, str):
+            company = self._company(company)
         return Tenant(self, company.company_id)
 
     def _company(self, company_id: str) -> Company:

@@ -30,7 +30,7 @@ def tenant(request: Request) -> Tenant:
     c = b.company(request.path_params["cid"])
     if c is None:
         raise ConsoleError(404, f"no company {request.path_params['cid']!r}; POST /_cwsim/companies creates one")
-    return b.tenant(c.company_id)
+    return b.tenant(c)
 
 
 def find_role(t: Tenant, ref: str) -> Role:
