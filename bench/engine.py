@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from pulumi import automation as auto
 
-from cwroles.grid import parse_checklist
+from cwroles.cwsim import console_client
 from cwroles.cwsim.testing import running_server
 
 from cwroles.stacks.sandbox import Project, tenant_config
@@ -138,24 +138,9 @@ def engine_floor(workdir: Path) -> float:
 
 
 def apply_checklist(sim, path: Path) -> tuple[int, int]:
-    """What the admin does in System › Security Roles: set the listed cells and allow-lists."""
-    items = parse_checklist(path.read_text())
-    role = path.stem
-    cells: dict[tuple[str, str], dict[str, str]] = {}
-    for i in items:
-        if i.level:
-            cells.setdefault((i.module, i.function), {})[i.level] = i.desired.value
-    if cells:
-        sim.set_levels(role, *[{"module": mo, "function": fu, **lv} for (mo, fu), lv in cells.items()])
-    lists: dict[str, list[str]] = {}
-    for i in items:
-        if i.item:
-            allow = lists.setdefault(i.customize_function, [])
-            if i.allow:
-                allow.append(i.item)
-    for fn, allow in lists.items():
-        sim.set_customize(role, fn, allow)
-    return sum(1 for i in items if i.level), sum(1 for i in items if i.item)
+    """What the admin does in System › Security Roles: set the listed cells and allow-lists (both moves)."""
+    done = console_client.apply_checklist(sim.console_api, path.stem, path.read_text())
+    return done.levels, done.moves
 
 
 @dataclass

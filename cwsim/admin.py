@@ -1,16 +1,23 @@
-"""/_cwsim admin endpoints (no auth; the emulator listens on localhost): companies, reset,
-request metrics, fault rules and emulator settings."""
+"""/_cwsim admin endpoints (no auth; the emulator listens on localhost): companies, their own catalog
+extras, reset, request metrics, fault rules and emulator settings."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any, Optional
 
+from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from cwroles import emulator_defaults as D
+
+from .backend import Backend
+from .errors import Exists, Invalid
+from .records import Company
+from .tenant_catalog import CatalogExtras
 
 
 def _err(status: int, message: str) -> JSONResponse:
@@ -27,20 +34,33 @@ async def _body(request: Request) -> dict:
     return data
 
 
-def company_json(request: Request, row, private_key: bool = True) -> dict:
+def _backend(request: Request) -> Backend:
+    return request.app.state.backend
+
+
+def company_json(request: Request, c: Company, private_key: bool = True) -> dict:
     base = f"{request.url.scheme}://{request.url.netloc}"
     out = {
-        "companyId": row["company_id"],
-        "name": row["name"],
-        "clientId": row["client_id"],
+        "companyId": c.company_id,
+        "name": c.name,
+        "clientId": c.client_id,
         "adminIdentifier": D.ADMIN_IDENTIFIER,
-        "publicKey": row["bootstrap_public"],
+        "publicKey": c.bootstrap_public,
         "apiUrl": f"{base}/{D.CODEBASE}apis/3.0",
-        "consoleUrl": f"{base}/console/{row['company_id']}",
+        "consoleUrl": f"{base}/console/{c.company_id}",
     }
     if private_key:
-        out["privateKey"] = row["bootstrap_private"]
+        out["privateKey"] = c.bootstrap_private
     return out
+
+
+def parse_extras(data: Any) -> CatalogExtras:
+    """A catalog-extras body; ValueError naming each bad field."""
+    try:
+        return CatalogExtras.model_validate(data if data is not None else {})
+    except ValidationError as e:
+        where = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}" for err in e.errors())
+        raise ValueError(f"catalog extras: {where}") from None
 
 
 async def health(request: Request) -> Response:
@@ -48,12 +68,10 @@ async def health(request: Request) -> Response:
 
 
 async def list_companies(request: Request) -> Response:
-    store = request.app.state.store
-    return JSONResponse([company_json(request, c, private_key=False) for c in store.companies()])
+    return JSONResponse([company_json(request, c, private_key=False) for c in _backend(request).companies()])
 
 
 async def create_company(request: Request) -> Response:
-    store = request.app.state.store
     try:
         body = await _body(request)
     except ValueError as e:
@@ -64,36 +82,57 @@ async def create_company(request: Request) -> Response:
     kw = {k: body[k2] for k, k2 in (("name", "name"), ("public_key", "publicKey"), ("private_key", "privateKey"),
                                        ("client_id", "clientId")) if body.get(k2)}
     try:
-        row = store.create_company(cid.strip(), **kw)
-    except KeyError:
+        extras: Optional[CatalogExtras] = parse_extras(body["catalog"]) if "catalog" in body else None
+        c = _backend(request).create_company(cid.strip(), catalog=extras, **kw)
+    except Exists:
         return _err(409, f"company {cid!r} already exists; POST /_cwsim/reset {{\"companyId\": \"{cid}\"}} to wipe it")
-    except ValueError as e:
+    except (Invalid, ValueError) as e:
         return _err(400, str(e))
-    return JSONResponse(company_json(request, row), status_code=201)
+    return JSONResponse(company_json(request, c), status_code=201)
 
 
 async def delete_company(request: Request) -> Response:
-    store = request.app.state.store
+    backend = _backend(request)
     cid = request.path_params["company_id"]
-    if store.company(cid) is None:
+    if backend.company(cid) is None:
         return _err(404, f"no company {cid!r}")
-    store.delete_company(cid)
+    backend.delete_company(cid)
     return Response(status_code=204)
 
 
+async def company_catalog(request: Request) -> Response:
+    """The company's catalog extras: GET lists them, POST adds (entries it has already are skipped),
+    DELETE goes back to the bundled catalog."""
+    backend = _backend(request)
+    cid = request.path_params["company_id"]
+    if backend.company(cid) is None:
+        return _err(404, f"no company {cid!r}")
+    tenant = backend.tenant(cid)
+    if request.method == "POST":
+        try:
+            tenant.add_catalog_extras(parse_extras(await _body(request)))
+        except ValueError as e:
+            return _err(400, str(e))
+    elif request.method == "DELETE":
+        tenant.clear_catalog_extras()
+        return Response(status_code=204)
+    return JSONResponse(tenant.catalog.extras.to_json())
+
+
 async def reset(request: Request) -> Response:
-    store = request.app.state.store
+    backend = _backend(request)
     try:
         body = await _body(request)
     except ValueError as e:
         return _err(400, f"invalid JSON body: {e}")
     cid = body.get("companyId") or request.app.state.default_company
-    if store.company(cid) is None:
+    c = backend.company(cid)
+    if c is None:
         return _err(404, f"no company {cid!r}")
-    store.reset_company(cid)
+    backend.reset_company(c.company_id)
     if body.get("faults", True):
         request.app.state.faults.clear()
-    return JSONResponse(company_json(request, store.company(cid)))
+    return JSONResponse(company_json(request, c))
 
 
 async def requests_metrics(request: Request) -> Response:
@@ -128,7 +167,7 @@ async def fault_item(request: Request) -> Response:
 
 
 async def config(request: Request) -> Response:
-    store = request.app.state.store
+    backend = _backend(request)
     if request.method == "POST":
         try:
             body = await _body(request)
@@ -136,10 +175,10 @@ async def config(request: Request) -> Response:
                 ttl = float(body["tokenTtlSeconds"])
                 if ttl <= 0:
                     raise ValueError("tokenTtlSeconds must be more than 0")
-                store.token_ttl = dt.timedelta(seconds=ttl)
+                backend.token_ttl = dt.timedelta(seconds=ttl)
         except (ValueError, TypeError) as e:
             return _err(400, str(e))
-    return JSONResponse({"tokenTtlSeconds": store.token_ttl.total_seconds()})
+    return JSONResponse({"tokenTtlSeconds": backend.token_ttl.total_seconds()})
 
 
 def routes() -> list[Route]:
@@ -148,6 +187,7 @@ def routes() -> list[Route]:
         Route("/_cwsim/companies", list_companies, methods=["GET"]),
         Route("/_cwsim/companies", create_company, methods=["POST"]),
         Route("/_cwsim/companies/{company_id}", delete_company, methods=["DELETE"]),
+        Route("/_cwsim/companies/{company_id}/catalog", company_catalog, methods=["GET", "POST", "DELETE"]),
         Route("/_cwsim/reset", reset, methods=["POST"]),
         Route("/_cwsim/requests", requests_metrics, methods=["GET", "DELETE"]),
         Route("/_cwsim/faults", faults_collection, methods=["GET", "POST", "DELETE"]),

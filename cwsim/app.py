@@ -8,11 +8,8 @@ import datetime as dt
 import logging
 import re
 import uuid
-from functools import lru_cache
-from pathlib import Path
 from typing import Optional
 
-import yaml
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -21,30 +18,15 @@ from starlette.routing import Route as SRoute
 from cwroles import emulator_defaults as D
 from cwroles.catalog import CatalogError
 
+from .authz import ROUTES, authorize, load_authz
+from .backend import Backend, Tenant
 from .faults import FaultMiddleware, Faults
-from .models import Store
-from .responses import members, roles
+from .records import Member
 from .responses.base import API_VERSION, ApiError, Ctx, Route, error_response
 
 log = logging.getLogger("cwsim")
 
 CODEBASE_RE = re.compile(r"^v\d+_\d+(_release)?$", re.IGNORECASE)
-ROUTES: list[Route] = [*roles.ROUTES, *members.ROUTES]
-LEVEL_RANK = {"None": 0, "My": 1, "All": 2}
-
-
-@lru_cache(maxsize=1)
-def load_authz() -> dict:
-    text = (Path(__file__).parent / "authz.yaml").read_text(encoding="utf-8")
-    data = yaml.safe_load(text)
-    names = {r.name for r in ROUTES}
-    missing = [f"{r.name} {m}" for r in ROUTES for m in r.methods if m not in (data.get(r.name) or {})]
-    if missing:
-        raise RuntimeError(f"cwsim/authz.yaml has no entry for: {', '.join(missing)}")
-    unknown = set(data) - names
-    if unknown:
-        raise RuntimeError(f"cwsim/authz.yaml names unknown routes: {', '.join(sorted(unknown))}")
-    return data
 
 
 def _headers() -> dict[str, str]:
@@ -55,8 +37,8 @@ def _unauthorized(message: str) -> ApiError:
     return ApiError(401, "Unauthorized", message)
 
 
-def authenticate(request: Request, store: Store):
-    """(company_id, member row) for a ConnectWise Basic-auth request, or raise 401."""
+def authenticate(request: Request, backend: Backend) -> tuple[Tenant, Member]:
+    """(tenant, calling member) for a ConnectWise Basic-auth request, or raise 401."""
     if not request.headers.get("clientid", "").strip():
         raise _unauthorized("The clientId header is required. Register a clientId at developer.connectwise.com "
                             "and send it as 'clientId: <guid>' on every request.")
@@ -73,40 +55,14 @@ def authenticate(request: Request, store: Store):
     company_id, plus, public = user.partition("+")
     if not sep or not plus or not company_id or not public or not private:
         raise _unauthorized("Credentials must be companyId+publicKey:privateKey.")
-    company = store.company(company_id)
+    company = backend.company(company_id)
     if company is None:
         raise _unauthorized(f"Unknown company {company_id!r} or invalid API keys.")
-    member = store.authenticate(company["company_id"], public, private)
+    tenant = backend.tenant(company)
+    member = tenant.authenticate(public, private)
     if member is None:
         raise _unauthorized(f"Invalid, expired or inactive API keys for company {company_id!r}.")
-    return company["company_id"], member
-
-
-def authorize(ctx: Ctx, route: Route, method: str) -> None:
-    need = load_authz()[route.name][method]
-    if need == "always":
-        return
-    import json as _json
-
-    role_id = _json.loads(ctx.member["doc"]).get("securityRole")
-    role = ctx.store.role(ctx.company_id, role_id)
-    if role is not None and role["admin_flag"]:
-        return
-    level = need["level"]
-    have = "None"
-    if role is not None:
-        m, f = ctx.store.catalog.function(need["module"], need["function"])
-        for row in ctx.store.settings(ctx.company_id, role_id):
-            if row["module"] == m.name and row["function"] == f.name:
-                have = row[f"{level}_level"]
-    if LEVEL_RANK.get(have, 0) < 1:
-        role_name = role["name"] if role is not None else "(none)"
-        raise ApiError(
-            403, "Forbidden",
-            f"Member {ctx.caller!r} (security role {role_name!r}) needs {need['module']} › {need['function']} › "
-            f"{level.title()} at My or All (now {have}). Ask an administrator to grant it in System › Security "
-            f"Roles › {role_name}.",
-        )
+    return tenant, member
 
 
 def match(rest: str) -> Optional[tuple[Route, dict]]:
@@ -118,14 +74,14 @@ def match(rest: str) -> Optional[tuple[Route, dict]]:
 
 
 async def api(request: Request) -> Response:
-    store: Store = request.app.state.store
+    backend: Backend = request.app.state.backend
     codebase = request.path_params["codebase"]
     rest = "/" + request.path_params.get("rest", "")
     try:
         if not CODEBASE_RE.match(codebase):
             raise ApiError(404, "NotFound", f"Unknown codebase {codebase!r}; use v4_6_release or the one "
                                             "GET /login/companyinfo/{companyId} returns.")
-        company_id, member = authenticate(request, store)
+        tenant, member = authenticate(request, backend)
         found = match(rest)
         if found is None:
             raise ApiError(404, "NotFound", f"No such resource: {rest}. cwsim emulates /system/securityroles, "
@@ -138,7 +94,7 @@ async def api(request: Request) -> Response:
             raise ApiError(405, "MethodNotAllowed",
                            f"{method} is not supported on {rest} (ConnectWise allows {allow} here).",
                            headers={"Allow": allow})
-        ctx = Ctx(request=request, store=store, company_id=company_id, member=member, params=params,
+        ctx = Ctx(request=request, tenant=tenant, member=member, params=params,
                   query={k.lower(): v for k, v in request.query_params.items()}, route=route.name)
         authorize(ctx, route, method)
         resp = await route.methods[method](ctx)
@@ -155,16 +111,16 @@ async def api(request: Request) -> Response:
 
 
 async def company_info(request: Request) -> Response:
-    store: Store = request.app.state.store
-    c = store.company(request.path_params["company_id"])
+    backend: Backend = request.app.state.backend
+    c = backend.company(request.path_params["company_id"])
     if c is None:
         return Response("null", media_type="application/json")
     return JSONResponse({
-        "CompanyName": c["name"],
+        "CompanyName": c.name,
         "Codebase": D.CODEBASE,
         "VersionCode": "v" + API_VERSION,
         "VersionNumber": "v4.6.2025.1",
-        "CompanyID": c["company_id"],
+        "CompanyID": c.company_id,
         "IsCloud": False,
         "SiteUrl": f"{request.url.hostname}:{request.url.port}" if request.url.port else request.url.hostname,
     })
@@ -174,14 +130,14 @@ async def not_found(request: Request, exc: Exception) -> Response:
     return error_response(404, "NotFound", f"No such path: {request.url.path}")
 
 
-def create_app(db_path: str = D.DB_PATH, default_company: Optional[str] = None, store: Optional[Store] = None):
+def create_app(db_path: str = D.DB_PATH, default_company: Optional[str] = None, backend: Optional[Backend] = None):
     """The ASGI app (fault middleware around Starlette). ``default_company`` is created if missing."""
     from . import admin, console
 
-    store = store or Store(db_path)
+    backend = backend or Backend(db_path)
     load_authz()
     if default_company:
-        store.ensure_company(default_company)
+        backend.ensure_company(default_company)
     faults = Faults()
     inner = Starlette(
         routes=[
@@ -193,11 +149,11 @@ def create_app(db_path: str = D.DB_PATH, default_company: Optional[str] = None, 
         ],
         exception_handlers={404: not_found},
     )
-    inner.state.store = store
+    inner.state.backend = backend
     inner.state.faults = faults
     inner.state.default_company = default_company or D.COMPANY_ID
     app = FaultMiddleware(inner, faults)
-    app.store = store  # type: ignore[attr-defined]
+    app.backend = backend  # type: ignore[attr-defined]
     app.faults = faults  # type: ignore[attr-defined]
     app.inner = inner  # type: ignore[attr-defined]
     return app

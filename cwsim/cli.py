@@ -35,22 +35,22 @@ def _pidfile(db: str) -> Path:
 
 
 def _banner(host: str, port: int, company_id: str) -> str:
-    from .models import Store
+    from .backend import Backend
 
-    store = Store(DB_HOLDER["db"])
-    c = store.company(company_id)
-    store.close()
+    backend = Backend(DB_HOLDER["db"])
+    c = backend.company(company_id)
+    backend.close()
     site = f"http://{host}:{port}"
     return "\n".join([
         f"cwsim listening on {site}",
         f"  API:        {site}/{D.CODEBASE}apis/3.0",
-        f"  console:    {site}/console/{c['company_id']}",
+        f"  console:    {site}/console/{c.company_id}",
         f"  admin:      {site}/_cwsim/  (requests, faults, reset, companies)",
-        f"  company id: {c['company_id']}",
-        f"  clientId:   {c['client_id']}",
+        f"  company id: {c.company_id}",
+        f"  clientId:   {c.client_id}",
         f"  admin API member: {D.ADMIN_IDENTIFIER}",
-        f"  public key:  {c['bootstrap_public']}",
-        f"  private key: {c['bootstrap_private']}   (emulator bootstrap key, not a real tenant's)",
+        f"  public key:  {c.bootstrap_public}",
+        f"  private key: {c.bootstrap_private}   (emulator bootstrap key, not a real tenant's)",
     ])
 
 
@@ -75,12 +75,12 @@ def serve(
     log_level: str = typer.Option("warning", help="uvicorn log level."),
 ) -> None:
     """Run the emulator (creates the company and its bootstrap admin on first start)."""
-    from .models import Store
+    from .backend import Backend
 
     DB_HOLDER["db"] = db
-    store = Store(db)
-    store.ensure_company(company)
-    store.close()
+    backend = Backend(db)
+    backend.ensure_company(company)
+    backend.close()
     if background:
         if _up(host, port):
             typer.echo(f"cwsim is already answering on {host}:{port}", err=True)

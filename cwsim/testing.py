@@ -6,6 +6,12 @@
         client.get("/system/securityroles")
         sim.console_url, sim.metrics(), sim.add_fault(kind="status", status=503, count=1)
 
+    # a tenant whose catalog holds more than the bundled one (see docs/emulator.md, "A tenant's own catalog")
+    extras = {"functions": [{"module": "Service Desk", "function": "Ticket Templates"}],
+              "setupTables": [{"category": "Service", "table": "Ticket Template"}]}
+    with running_server(catalog_extras=extras) as sim:
+        ...
+
 ``tests/cwsim/conftest.py`` shows the pytest fixtures built on these functions.
 """
 
@@ -21,7 +27,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Mapping, Optional, Union
 
 import httpx
 import uvicorn
@@ -29,6 +35,10 @@ import uvicorn
 from cwroles import emulator_defaults as D
 
 from .app import create_app
+from .backend import Backend
+from .tenant_catalog import CatalogExtras, load_extras
+
+ExtrasSource = Union[CatalogExtras, Mapping[str, Any], str, Path]
 
 API_PREFIX = "/v4_6_release/apis/3.0"
 
@@ -121,7 +131,22 @@ class SimServer:
         self._admin("POST", "/_cwsim/config", json={"tokenTtlSeconds": seconds})
 
     def create_company(self, company_id: str, **kw: Any) -> dict:
+        """POST /_cwsim/companies; ``catalog=`` takes catalog extras (the same shape as ``add_catalog_extras``)."""
         return self._admin("POST", "/_cwsim/companies", json={"companyId": company_id, **kw}).json()
+
+    # ---- the tenant's own catalog ----
+    def catalog_extras(self, company_id: Optional[str] = None) -> dict:
+        """What the company's catalog holds beyond the bundled one."""
+        return self._admin("GET", f"/_cwsim/companies/{company_id or self.company_id}/catalog").json()
+
+    def add_catalog_extras(self, extras: ExtrasSource, company_id: Optional[str] = None) -> dict:
+        """Give the company module functions, Table Setup tables or Custom Menu Entries the bundled catalog
+        lacks (a mapping, a ``CatalogExtras`` or a YAML/JSON file); entries it already has are skipped."""
+        body = load_extras(extras).to_json()
+        return self._admin("POST", f"/_cwsim/companies/{company_id or self.company_id}/catalog", json=body).json()
+
+    def clear_catalog_extras(self, company_id: Optional[str] = None) -> None:
+        self._admin("DELETE", f"/_cwsim/companies/{company_id or self.company_id}/catalog")
 
     # ---- console helpers ----
     def set_levels(self, role: int | str, *settings: dict) -> dict:
@@ -168,16 +193,23 @@ class _Server(uvicorn.Server):
 
 @contextlib.contextmanager
 def running_server(db_path: str | Path | None = None, company_id: str = D.COMPANY_ID,
-                   port: Optional[int] = None) -> Iterator[SimServer]:
+                   port: Optional[int] = None, catalog_extras: Optional[ExtrasSource] = None) -> Iterator[SimServer]:
     """Start cwsim on 127.0.0.1 in a background thread; stop it on exit.
 
-    ``db_path=None`` uses a fresh temporary SQLite file (deleted afterwards).
+    ``db_path=None`` uses a fresh temporary SQLite file (deleted afterwards). ``catalog_extras`` seeds
+    the company with module functions, Table Setup tables or Custom Menu Entries the bundled catalog
+    lacks (a mapping, a ``CatalogExtras`` or a YAML/JSON file); they survive ``sim.reset()``.
     """
+    extras = load_extras(catalog_extras) if catalog_extras is not None else None
     tmp = None
     if db_path is None:
         tmp = tempfile.TemporaryDirectory(prefix="cwsim-")
         db_path = Path(tmp.name) / "tenant.sqlite"
-    app = create_app(str(db_path), default_company=company_id)
+    backend = Backend(str(db_path))
+    backend.ensure_company(company_id)
+    if extras is not None:
+        backend.tenant(company_id).add_catalog_extras(extras)
+    app = create_app(str(db_path), default_company=company_id, backend=backend)
     port = port or free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
                             http="h11", loop="asyncio")
@@ -195,6 +227,6 @@ def running_server(db_path: str | Path | None = None, company_id: str = D.COMPAN
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-        app.store.close()
+        backend.close()
         if tmp is not None:
             tmp.cleanup()

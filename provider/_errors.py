@@ -6,17 +6,24 @@ credentials: the request is described by method and path only (no headers, no qu
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Optional
+
+from cwroles.api_permissions import load_api_permissions
 
 __all__ = [
     "ConnectWiseError",
     "ConfigurationError",
     "TransportError",
+    "ResponseError",
+    "ClientError",
+    "TransientError",
     "NotFound",
     "Unauthorized",
     "Forbidden",
     "InvalidObject",
     "ObjectExists",
+    "ObjectInUse",
     "MethodNotAllowed",
     "Conflict",
     "ServerError",
@@ -89,19 +96,19 @@ class TransportError(ConnectWiseError):
     """ConnectWise could not be reached (DNS, TLS, connection refused, timeout)."""
 
 
-class NotFound(ConnectWiseError):
-    status = 404
+class ResponseError(ConnectWiseError):
+    """ConnectWise answered with an error status."""
 
 
-class Unauthorized(ConnectWiseError):
-    status = 401
+class ClientError(ResponseError):
+    """ConnectWise refused the request itself (4xx): sending it again unchanged fails the same way."""
 
 
-class Forbidden(ConnectWiseError):
-    status = 403
+class TransientError(ResponseError):
+    """ConnectWise could not serve the request now (429, 5xx): it may work later."""
 
 
-class InvalidObject(ConnectWiseError):
+class InvalidObject(ClientError):
     status = 400
 
 
@@ -109,19 +116,31 @@ class ObjectExists(InvalidObject):
     """400 InvalidObject whose errors[] carry code ObjectExists (a duplicate natural key)."""
 
 
-class MethodNotAllowed(ConnectWiseError):
+class ObjectInUse(InvalidObject):
+    """400 InvalidObject whose errors[] carry code ObjectInUse (e.g. a role members still hold)."""
+
+
+class Unauthorized(ClientError):
+    status = 401
+
+
+class Forbidden(ClientError):
+    status = 403
+
+
+class NotFound(ClientError):
+    status = 404
+
+
+class MethodNotAllowed(ClientError):
     status = 405
 
 
-class Conflict(ConnectWiseError):
+class Conflict(ClientError):
     status = 409
 
 
-class ServerError(ConnectWiseError):
-    status = 500
-
-
-class RateLimited(ConnectWiseError):
+class RateLimited(TransientError):
     status = 429
 
     def __init__(self, summary: str, *, retry_after: Optional[float] = None, **kw: Any) -> None:
@@ -129,48 +148,82 @@ class RateLimited(ConnectWiseError):
         super().__init__(summary, **kw)
 
 
+class ServerError(TransientError):
+    status = 500
+
+
 # ---- mapping a response to an exception -------------------------------------------------------
 
-# What the provisioning member needs, per (method, path prefix). Paths are lower-cased.
-_PERMISSION_HINTS: list[tuple[str, str, str]] = [
-    ("POST", "/system/members/", "System › Member Maintenance › Edit (deactivate / tokens)"),
-    ("POST", "/system/apimembers", "System › Member Maintenance › Add"),
-    ("PATCH", "/system/apimembers", "System › Member Maintenance › Edit"),
-    ("PUT", "/system/apimembers", "System › Member Maintenance › Edit"),
-    ("GET", "/system/apimembers", "System › Member Maintenance › Inquire"),
-    ("GET", "/system/members", "System › Member Maintenance › Inquire"),
-    ("POST", "/system/securityroles", "System › Security › Add"),
-    ("DELETE", "/system/securityroles", "System › Security › Delete"),
-    ("GET", "/system/securityroles", "System › Security › Inquire"),
-    ("GET", "/system/setupscreens", "System › Table Setup › Inquire"),
-]
+
+@dataclass(frozen=True)
+class _Outcome:
+    """One row of the mapping: which responses it takes, the exception, and what to tell the admin.
+
+    ``summary`` and ``hint`` are format strings over: what (the request in words), method, path,
+    status, fields (the fields ConnectWise named), who, need (the missing permission), wait.
+    """
+
+    statuses: range
+    error_code: Optional[str]  # when set, the row applies only if errors[] carries this code
+    exc: type[ConnectWiseError]
+    summary: str
+    hint: str = ""
 
 
-def _permission_for(method: str, path: str) -> Optional[str]:
-    p = path.lower()
-    for m, prefix, perm in _PERMISSION_HINTS:
-        if m == method and p.startswith(prefix):
-            return perm
-    return None
+def _one(status: int) -> range:
+    return range(status, status + 1)
 
 
-def _describe(method: str, path: str) -> str:
-    p = path.lower()
-    if "/tokens" in p:
-        return "impersonating the member"
-    if "customizeitems" in p:
-        return "reading the member's Customize allow-lists"
-    if "/settings" in p:
-        return "reading the security role's permission settings"
-    if p.startswith("/system/securityroles"):
-        return "the security-role request"
-    if "/deactivate" in p:
-        return "deactivating the member"
-    if p.startswith("/system/apimembers") or p.startswith("/system/members"):
-        return "the API-member request"
-    if p.startswith("/login/companyinfo"):
-        return "discovering the tenant's codebase"
-    return "the request"
+_OUTCOMES: tuple[_Outcome, ...] = (
+    _Outcome(_one(400), "ObjectExists", ObjectExists,
+             "ConnectWise refused {what}: an object with the same {fields} already exists.",
+             "adopt the existing object (ResourceOptions(import_=<its id>)) or choose another name/identifier."),
+    _Outcome(_one(400), "ObjectInUse", ObjectInUse,
+             "ConnectWise refused {what}: the object is still in use.",
+             "move whatever still uses it elsewhere first — for a security role, give its members "
+             "(deactivated API members included; ConnectWise keeps them) another role in System › Members — "
+             "then run again."),
+    _Outcome(_one(400), None, InvalidObject,
+             "ConnectWise rejected {what} as invalid.",
+             "fix the field ConnectWise names above in your stack code and run `pulumi up` again."),
+    _Outcome(_one(401), None, Unauthorized,
+             "ConnectWise did not accept the API keys{who}.",
+             "check connectwise:companyId, connectwise:publicKey and connectwise:privateKey (or CONNECTWISE_* "
+             "variables); keys are made in System › Members › API Members › <member> › API Keys and the "
+             "private key is shown only once — create a new key if it was lost."),
+    _Outcome(_one(403), None, Forbidden,
+             "ConnectWise denied {what}: the provisioning API member's security role lacks {need}.",
+             "grant {need} to that role in System › Security Roles, or configure an admin member's keys."),
+    _Outcome(_one(404), None, NotFound,
+             "ConnectWise found nothing at {path} ({what}).",
+             "the object was deleted outside Pulumi (run `pulumi refresh`), or the site/codebase is wrong."),
+    _Outcome(_one(405), None, MethodNotAllowed,
+             "ConnectWise does not allow {method} on {path}.",
+             "this operation is not available in the published API; make the change in the ConnectWise UI."),
+    _Outcome(_one(409), None, Conflict,
+             "ConnectWise reported a conflict for {what} (the object is in use or was changed concurrently).",
+             "release what uses it (e.g. move members off a role before deleting it) and try again."),
+    _Outcome(_one(429), None, RateLimited,
+             "ConnectWise rate-limited {what}{wait} and the retry budget ran out.",
+             "wait a minute and run again, or raise connectwise:maxRetries / connectwise:retryMaxSeconds."),
+    _Outcome(range(500, 1000), None, ServerError,
+             "ConnectWise failed with a server error on {what}.",
+             "ConnectWise may be upgrading or overloaded; run again later. Nothing was assumed to have changed."),
+    _Outcome(range(400, 500), None, ClientError, "ConnectWise answered HTTP {status} to {what}."),
+    _Outcome(range(0, 1000), None, ResponseError, "ConnectWise answered HTTP {status} to {what}."),
+)
+
+
+def _parse_body(body: Any) -> tuple[Optional[str], Optional[str], list[dict[str, Any]]]:
+    """ConnectWise's ``code``, ``message`` and ``errors[]`` from a response body of any shape."""
+    if isinstance(body, dict):
+        code = body.get("code") if isinstance(body.get("code"), str) else None
+        message = body.get("message") if isinstance(body.get("message"), str) else None
+        raw = body.get("errors") or []
+        return code, message, [e for e in raw if isinstance(e, dict)] if isinstance(raw, list) else []
+    if isinstance(body, str) and body.strip():
+        return None, body.strip()[:300], []
+    return None, None, []
 
 
 def error_for_response(
@@ -183,89 +236,24 @@ def error_for_response(
     company_id: str = "",
 ) -> ConnectWiseError:
     """The typed exception for a non-2xx ConnectWise response."""
-    code = cw_message = None
-    errors: list[dict[str, Any]] = []
-    if isinstance(body, dict):
-        code = body.get("code") if isinstance(body.get("code"), str) else None
-        cw_message = body.get("message") if isinstance(body.get("message"), str) else None
-        raw = body.get("errors") or []
-        if isinstance(raw, list):
-            errors = [e for e in raw if isinstance(e, dict)]
-    elif isinstance(body, str) and body.strip():
-        cw_message = body.strip()[:300]
-    what = _describe(method, path)
+    code, cw_message, errors = _parse_body(body)
+    codes = {e.get("code") for e in errors}
+    row = next(o for o in _OUTCOMES if status in o.statuses and (o.error_code is None or o.error_code in codes))
+    endpoint = load_api_permissions().endpoint(path)
+    need = load_api_permissions().permission(method, path)
+    words = {
+        "what": endpoint.does if endpoint else "the request",
+        "method": method,
+        "path": path,
+        "status": status,
+        "fields": ", ".join(sorted({str(e.get("field")) for e in errors if e.get("field")})) or "its name",
+        "who": f" for company {company_id!r}" if company_id else "",
+        "need": str(need) if need else "the permission for this request",
+        "wait": f" (it asked to wait {retry_after:g}s)" if retry_after is not None else "",
+    }
     kw: dict[str, Any] = dict(method=method, path=path, status=status, code=code, cw_message=cw_message, errors=errors)
-    perm = _permission_for(method, path)
-
-    if status == 400:
-        if any(e.get("code") == "ObjectExists" for e in errors):
-            fields = ", ".join(sorted({str(e.get("field")) for e in errors if e.get("field")})) or "its name"
-            return ObjectExists(
-                f"ConnectWise refused {what}: an object with the same {fields} already exists.",
-                hint="adopt the existing object (ResourceOptions(import_=<its id>)) or choose another name/identifier.",
-                **kw,
-            )
-        if any(e.get("code") == "ObjectInUse" for e in errors):
-            return InvalidObject(
-                f"ConnectWise refused {what}: the object is still in use.",
-                hint="move whatever still uses it elsewhere first — for a security role, give its members "
-                "(deactivated API members included; ConnectWise keeps them) another role in System › Members — "
-                "then run again.",
-                **kw,
-            )
-        return InvalidObject(
-            f"ConnectWise rejected {what} as invalid.",
-            hint="fix the field ConnectWise names above in your stack code and run `pulumi up` again.",
-            **kw,
-        )
-    if status == 401:
-        who = f" for company {company_id!r}" if company_id else ""
-        return Unauthorized(
-            f"ConnectWise did not accept the API keys{who}.",
-            hint=(
-                "check connectwise:companyId, connectwise:publicKey and connectwise:privateKey (or CONNECTWISE_* "
-                "variables); keys are made in System › Members › API Members › <member> › API Keys and the "
-                "private key is shown only once — create a new key if it was lost."
-            ),
-            **kw,
-        )
-    if status == 403:
-        need = perm or "the permission for this request"
-        return Forbidden(
-            f"ConnectWise denied {what}: the provisioning API member's security role lacks {need}.",
-            hint=f"grant {need} to that role in System › Security Roles, or configure an admin member's keys.",
-            **kw,
-        )
-    if status == 404:
-        return NotFound(
-            f"ConnectWise found nothing at {path} ({what}).",
-            hint="the object was deleted outside Pulumi (run `pulumi refresh`), or the site/codebase is wrong.",
-            **kw,
-        )
-    if status == 405:
-        return MethodNotAllowed(
-            f"ConnectWise does not allow {method} on {path}.",
-            hint="this operation is not available in the published API; make the change in the ConnectWise UI.",
-            **kw,
-        )
-    if status == 409:
-        return Conflict(
-            f"ConnectWise reported a conflict for {what} (the object is in use or was changed concurrently).",
-            hint="release what uses it (e.g. move members off a role before deleting it) and try again.",
-            **kw,
-        )
-    if status == 429:
-        wait = f" (it asked to wait {retry_after:g}s)" if retry_after is not None else ""
-        return RateLimited(
-            f"ConnectWise rate-limited {what}{wait} and the retry budget ran out.",
-            retry_after=retry_after,
-            hint="wait a minute and run again, or raise connectwise:maxRetries / connectwise:retryMaxSeconds.",
-            **kw,
-        )
-    if status >= 500:
-        return ServerError(
-            f"ConnectWise failed with a server error on {what}.",
-            hint="ConnectWise may be upgrading or overloaded; run again later. Nothing was assumed to have changed.",
-            **kw,
-        )
-    return ConnectWiseError(f"ConnectWise answered HTTP {status} to {what}.", **kw)
+    if row.hint:
+        kw["hint"] = row.hint.format(**words)
+    if issubclass(row.exc, RateLimited):
+        kw["retry_after"] = retry_after
+    return row.exc(row.summary.format(**words), **kw)

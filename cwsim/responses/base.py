@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -11,8 +12,12 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from cwroles.api_permissions import path_pattern
+
+from ..backend import Tenant
+from ..errors import BackendError, Denied, Invalid, NotFound
 from ..conditions import ConditionError, compile_conditions, parse_fields, parse_order_by, project, sort_records
-from ..models import Store
+from ..records import Member
 
 API_VERSION = "2025.1"
 DEFAULT_PAGE_SIZE = 25
@@ -31,6 +36,17 @@ class ApiError(Exception):
 
     def response(self) -> JSONResponse:
         return error_response(self.status, self.code, self.message, self.errors, self.headers)
+
+    @classmethod
+    def of(cls, e: BackendError) -> "ApiError":
+        """A backend refusal in ConnectWise's words."""
+        if isinstance(e, Invalid):
+            return cls(400, "InvalidObject", e.message, [x.to_json() for x in e.errors])
+        if isinstance(e, NotFound):
+            return cls(404, "NotFound", e.message)
+        if isinstance(e, Denied):
+            return cls(403, "Forbidden", e.message)
+        return cls(400, "InvalidObject", e.message)
 
 
 def verr(code: str, message: str, field: str, resource: str = "") -> dict:
@@ -54,16 +70,19 @@ def not_found(what: str) -> ApiError:
 @dataclass
 class Ctx:
     request: Request
-    store: Store
-    company_id: str
-    member: Any  # sqlite Row of the calling member
+    tenant: Tenant
+    member: Member  # the calling member
     params: dict[str, str]
     query: dict[str, str] = field(default_factory=dict)  # lower-cased names
     route: str = ""
 
     @property
+    def company_id(self) -> str:
+        return self.tenant.company_id
+
+    @property
     def caller(self) -> str:
-        return self.member["identifier"]
+        return self.member.identifier
 
     async def json(self) -> Any:
         raw = await self.request.body()
@@ -174,35 +193,21 @@ def info(updated: str, by: str, **links: str) -> dict:
 
 @dataclass
 class Route:
-    name: str  # key into authz.yaml
+    name: str  # the path template, as cwroles/data/api-permissions.yaml lists it
     pattern: re.Pattern
     methods: dict[str, Handler]
 
 
-def route(name: str, path: str, **methods: Handler) -> Route:
-    rx = re.sub(r"\{(\w+)\}", lambda m: f"(?P<{m.group(1)}>\\d+)", path)
-    rx = re.sub(r"\{(\w+):str\}", lambda m: f"(?P<{m.group(1)}>[^/]+)", rx)
-    return Route(name, re.compile("^" + rx + "/?$", re.IGNORECASE), {k.upper(): v for k, v in methods.items()})
+def _speaks_connectwise(handler: Handler) -> Handler:
+    @functools.wraps(handler)
+    async def wrapper(ctx: Ctx) -> Response:
+        try:
+            return await handler(ctx)
+        except BackendError as e:
+            raise ApiError.of(e) from None
+    return wrapper
 
 
-def bool_field(body: dict, name: str, errors: list[dict], resource: str, default: Optional[bool] = None):
-    v = body.get(name, default)
-    if v is None or isinstance(v, bool):
-        return v
-    errors.append(verr("InvalidField", f"{name} must be true or false", name, resource))
-    return default
-
-
-def str_field(body: dict, name: str, errors: list[dict], resource: str, max_len: Optional[int] = None,
-              required: bool = False) -> Optional[str]:
-    v = body.get(name)
-    if v is None or (isinstance(v, str) and not v.strip() and required):
-        if required:
-            errors.append(verr("NullValue", f"{name} may not be null or empty.", name, resource))
-        return None
-    if not isinstance(v, str):
-        errors.append(verr("InvalidField", f"{name} must be a string", name, resource))
-        return None
-    if max_len is not None and len(v) > max_len:
-        errors.append(verr("MaxLength", f"{name} may be at most {max_len} characters (got {len(v)}).", name, resource))
-    return v
+def route(path: str, **methods: Handler) -> Route:
+    """An emulated endpoint: ``path`` is its template in the permission map ({id} digits, {x:str} any)."""
+    return Route(path, path_pattern(path), {k.upper(): _speaks_connectwise(v) for k, v in methods.items()})

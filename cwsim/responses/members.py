@@ -1,59 +1,47 @@
-"""/system/apiMembers and /system/members."""
+"""/system/apiMembers and /system/members.
+
+Handlers parse the request, call the tenant's backend and render records in ConnectWise's shapes.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 from typing import Any, Optional
 
 from starlette.responses import JSONResponse, Response
 
-from ..models import REF_KINDS, iso, now
-from .base import (ApiError, Ctx, bool_field, count_response, info, invalid, list_response, not_found,
-                   one_response, route, str_field, verr)
-
-RESOURCE = "apiMember"
-REQUIRED_REFS = ("securityRole", "structureLevel", "securityLocation", "defaultLocation", "defaultDepartment")
-OPTIONAL_DEFAULTED = ("timeZone", "salesDefaultLocation")
-MEMBER_FIELDS = (
-    "identifier", "name", "emailAddress", "inactiveFlag", "inactiveDate", "timeZone", "securityRole",
-    "structureLevel", "securityLocation", "defaultLocation", "defaultDepartment", "salesDefaultLocation",
-    "serviceDefaultBoard", "notes", "excludedServiceBoardIds", "blockPriceFlag", "blockCostFlag",
-)
-READ_ONLY = ("id", "_info")
+from ..backend import MEMBER_FIELDS
+from ..records import REF_KINDS, Member
+from .base import ApiError, Ctx, count_response, info, invalid, list_response, not_found, one_response, route, verr
 
 
 def _ref_view(ctx: Ctx, field: str, ref_id: Optional[int]) -> Optional[dict]:
     if ref_id is None:
         return None
     if field == "securityRole":
-        role = ctx.store.role(ctx.company_id, ref_id)
-        return {"id": ref_id, "name": role["name"] if role else None, "_info": {}}
-    row = ctx.store.ref(ctx.company_id, ref_id)
-    if row is None:
+        role = ctx.tenant.role(ref_id)
+        return {"id": ref_id, "name": role.name if role else None, "_info": {}}
+    ref = ctx.tenant.ref(ref_id)
+    if ref is None:
         return {"id": ref_id, "name": None}
-    v = {"id": row["id"], "name": row["name"], "_info": {}}
-    if row["kind"] == "department":
-        v = {"id": row["id"], "identifier": row["identifier"], "name": row["name"], "_info": {}}
-    return v
+    if ref.kind == "department":
+        return {"id": ref.id, "identifier": ref.identifier, "name": ref.name, "_info": {}}
+    return {"id": ref.id, "name": ref.name, "_info": {}}
 
 
-def api_member_view(ctx: Ctx, row) -> dict:
-    doc = json.loads(row["doc"])
-    out: dict[str, Any] = {"id": row["id"], "identifier": row["identifier"]}
+def api_member_view(ctx: Ctx, m: Member) -> dict:
+    plain = {"name": m.name, "emailAddress": m.email, "inactiveFlag": m.inactive, "inactiveDate": m.inactive_date,
+             "notes": m.notes, "excludedServiceBoardIds": list(m.excluded_boards), "blockPriceFlag": m.block_price,
+             "blockCostFlag": m.block_cost}
+    out: dict[str, Any] = {"id": m.id, "identifier": m.identifier}
     for f in MEMBER_FIELDS[1:]:
-        if f == "securityRole" or f in REF_KINDS:
-            out[f] = _ref_view(ctx, f, doc.get(f))
-        else:
-            out[f] = doc.get(f)
-    out["excludedServiceBoardIds"] = out.get("excludedServiceBoardIds") or []
-    out["_info"] = info(row["updated"], row["updated_by"])
+        out[f] = _ref_view(ctx, f, m.ref(f)) if f == "securityRole" or f in REF_KINDS else plain[f]
+    out["_info"] = info(m.updated, m.updated_by)
     return out
 
 
-def member_view(ctx: Ctx, row) -> dict:
+def member_view(ctx: Ctx, m: Member) -> dict:
     """The /system/members shape of an API member (licenseClass A)."""
-    a = api_member_view(ctx, row)
+    a = api_member_view(ctx, m)
     return {
         "id": a["id"],
         "identifier": a["identifier"],
@@ -78,108 +66,33 @@ def member_view(ctx: Ctx, row) -> dict:
     }
 
 
-def _resolve_ref(ctx: Ctx, field: str, value: Any, errors: list[dict]) -> Optional[int]:
-    if value is None:
-        return None
-    if not isinstance(value, dict) or not any(k in value for k in ("id", "name", "identifier")):
-        errors.append(verr("InvalidField", f"{field} must be a reference object like {{\"id\": 1}} or "
-                                           f"{{\"name\": \"...\"}}", field, RESOURCE))
-        return None
-    rid, name, ident = value.get("id"), value.get("name"), value.get("identifier")
-    if rid is not None and (not isinstance(rid, int) or isinstance(rid, bool)):
-        errors.append(verr("InvalidField", f"{field}/id must be a whole number", field, RESOURCE))
-        return None
-    if field == "securityRole":
-        row = (ctx.store.role(ctx.company_id, rid) if rid is not None
-               else ctx.store.role_by_name(ctx.company_id, str(name)) if name is not None else None)
-        if row is None:
-            what = f"id {rid}" if rid is not None else f"name {name!r}"
-            errors.append(verr("InvalidObject", f"securityRole: no security role with {what} exists. "
-                                                "List roles with GET /system/securityroles.", field, RESOURCE))
-            return None
-        return row["id"]
-    kind = REF_KINDS[field]
-    row = ctx.store.find_ref(ctx.company_id, kind, id=rid,
-                             name=name if rid is None else None,
-                             identifier=ident if rid is None and name is None else None)
-    if row is None:
-        what = f"id {rid}" if rid is not None else f"name {name!r}" if name is not None else f"identifier {ident!r}"
-        errors.append(verr("InvalidObject", f"{field}: no {kind} with {what} exists. "
-                                            "GET /system/apiMembers/default shows valid values.", field, RESOURCE))
-        return None
-    return row["id"]
+def _api_member(ctx: Ctx, what: str = "API Member") -> Member:
+    m = ctx.tenant.member(int(ctx.params["id"]))
+    if m is None:
+        raise not_found(f"{what} with id {ctx.params['id']}")
+    return m
 
 
-def validate_member(ctx: Ctx, body: dict, existing_id: Optional[int] = None) -> tuple[str, dict]:
-    """Identifier and stored doc for a create (POST) or full replace (PUT); raises 400."""
-    errors: list[dict] = []
-    identifier = str_field(body, "identifier", errors, RESOURCE, max_len=15, required=True)
-    name = str_field(body, "name", errors, RESOURCE, max_len=30, required=True)
-    email = str_field(body, "emailAddress", errors, RESOURCE, max_len=250)
-    notes = str_field(body, "notes", errors, RESOURCE)
-    doc: dict[str, Any] = {
-        "name": name.strip() if name else name,
-        "emailAddress": email,
-        "notes": notes,
-        "inactiveFlag": bool(bool_field(body, "inactiveFlag", errors, RESOURCE, False)),
-        "blockPriceFlag": bool(bool_field(body, "blockPriceFlag", errors, RESOURCE, False)),
-        "blockCostFlag": bool(bool_field(body, "blockCostFlag", errors, RESOURCE, False)),
-    }
-    inactive_date = body.get("inactiveDate")
-    if inactive_date is not None:
-        try:
-            dt.datetime.fromisoformat(str(inactive_date).replace("Z", "+00:00"))
-        except ValueError:
-            errors.append(verr("InvalidField", "inactiveDate must be an ISO 8601 date-time", "inactiveDate", RESOURCE))
-    doc["inactiveDate"] = inactive_date
-    if doc["inactiveFlag"] and not inactive_date:
-        doc["inactiveDate"] = iso(now())
-    boards = body.get("excludedServiceBoardIds") or []
-    if not isinstance(boards, list) or not all(isinstance(b, int) and not isinstance(b, bool) for b in boards):
-        errors.append(verr("InvalidField", "excludedServiceBoardIds must be a list of board ids",
-                           "excludedServiceBoardIds", RESOURCE))
-        boards = []
-    doc["excludedServiceBoardIds"] = boards
-    defaults = ctx.store.member_defaults(ctx.company_id)
-    for field in (*REQUIRED_REFS, *OPTIONAL_DEFAULTED, "serviceDefaultBoard"):
-        value = body.get(field)
-        if value is None:
-            if field in REQUIRED_REFS:
-                errors.append(verr("NullValue", f"{field} may not be null; the ConnectWise API member form requires it "
-                                                "(GET /system/apiMembers/default gives tenant defaults).", field, RESOURCE))
-            doc[field] = defaults.get(field) if field in OPTIONAL_DEFAULTED else None
-            continue
-        doc[field] = _resolve_ref(ctx, field, value, errors)
-    if identifier and not errors:
-        clash = ctx.store.member_by_identifier(ctx.company_id, identifier.strip())
-        if clash is not None and clash["id"] != existing_id:
-            errors.append(verr("ObjectExists", f"A member with identifier {identifier.strip()!r} already exists.",
-                               "identifier", RESOURCE))
-    if errors:
-        raise invalid("apiMember object is invalid", errors)
-    return identifier.strip(), doc
+def _api_members(ctx: Ctx) -> list[dict]:
+    return [api_member_view(ctx, m) for m in ctx.tenant.members()]
 
 
-def _api_member(ctx: Ctx):
-    row = ctx.store.member(ctx.company_id, int(ctx.params["id"]))
-    if row is None:
-        raise not_found(f"API Member with id {ctx.params['id']}")
-    return row
+def _members(ctx: Ctx) -> list[dict]:
+    return [member_view(ctx, m) for m in ctx.tenant.members()]
 
 
 async def list_api_members(ctx: Ctx) -> Response:
-    return list_response(ctx, [api_member_view(ctx, r) for r in ctx.store.members(ctx.company_id)])
+    return list_response(ctx, _api_members(ctx))
 
 
 async def count_api_members(ctx: Ctx) -> Response:
-    return count_response(ctx, [api_member_view(ctx, r) for r in ctx.store.members(ctx.company_id)])
+    return count_response(ctx, _api_members(ctx))
 
 
 async def default_api_member(ctx: Ctx) -> Response:
-    d = ctx.store.member_defaults(ctx.company_id)
     out: dict[str, Any] = {f: None for f in MEMBER_FIELDS}
     out.update({"inactiveFlag": False, "blockPriceFlag": False, "blockCostFlag": False, "excludedServiceBoardIds": []})
-    for f, rid in d.items():
+    for f, rid in ctx.tenant.member_defaults().items():
         out[f] = _ref_view(ctx, f, rid)
     out["_info"] = {}
     return one_response(ctx, out)
@@ -190,97 +103,43 @@ async def get_api_member(ctx: Ctx) -> Response:
 
 
 async def create_api_member(ctx: Ctx) -> Response:
-    body = await ctx.json_object()
-    identifier, doc = validate_member(ctx, body)
-    mid = ctx.store.insert_member(ctx.company_id, identifier, doc, ctx.caller)
-    return one_response(ctx, api_member_view(ctx, ctx.store.member(ctx.company_id, mid)), status=201)
+    created = ctx.tenant.create_member(await ctx.json_object(), ctx.caller)
+    return one_response(ctx, api_member_view(ctx, created), status=201)
 
 
 async def put_api_member(ctx: Ctx) -> Response:
-    row = _api_member(ctx)
-    body = await ctx.json_object()
-    identifier, doc = validate_member(ctx, body, existing_id=row["id"])
-    ctx.store.update_member(ctx.company_id, row["id"], identifier, doc, ctx.caller)
-    return one_response(ctx, api_member_view(ctx, ctx.store.member(ctx.company_id, row["id"])))
-
-
-def apply_patch(current: dict, ops: Any) -> dict:
-    if not isinstance(ops, list) or not ops:
-        raise invalid("PATCH body must be a non-empty JSON array of operations like "
-                      '[{"op": "replace", "path": "name", "value": "New name"}]')
-    body = dict(current)
-    for i, op in enumerate(ops):
-        if not isinstance(op, dict):
-            raise invalid(f"operation {i + 1} must be an object with op, path and value")
-        kind = str(op.get("op", "")).lower()
-        path = str(op.get("path", "")).strip().strip("/")
-        if kind not in ("add", "replace", "remove"):
-            raise invalid(f"operation {i + 1}: op {op.get('op')!r} is not supported; use add, replace or remove",
-                          [verr("InvalidField", "unsupported op", "op", RESOURCE)])
-        if "value" not in op and kind != "remove":
-            raise invalid(f"operation {i + 1}: value is required for {kind}",
-                          [verr("NullValue", "value is required", "value", RESOURCE)])
-        parts = path.split("/")
-        top = next((f for f in (*MEMBER_FIELDS, *READ_ONLY) if f.lower() == parts[0].lower()), None)
-        if top is None:
-            raise invalid(f"operation {i + 1}: {path!r} is not a field of apiMember",
-                          [verr("InvalidField", f"unknown field {path!r}", path, RESOURCE)])
-        if top in READ_ONLY:
-            raise invalid(f"operation {i + 1}: {top} is read-only",
-                          [verr("InvalidField", f"{top} is read-only", top, RESOURCE)])
-        value = None if kind == "remove" else op["value"]
-        if len(parts) == 1:
-            body[top] = value
-        elif len(parts) == 2 and (top == "securityRole" or top in REF_KINDS):
-            sub = parts[1].lower()
-            if sub not in ("id", "name", "identifier"):
-                raise invalid(f"operation {i + 1}: {path!r} is not a field of {top}",
-                              [verr("InvalidField", f"unknown field {path!r}", path, RESOURCE)])
-            body[top] = None if value is None else {sub: value}
-        else:
-            raise invalid(f"operation {i + 1}: {path!r} is not a field of apiMember",
-                          [verr("InvalidField", f"unknown field {path!r}", path, RESOURCE)])
-    return body
+    m = _api_member(ctx)
+    return one_response(ctx, api_member_view(ctx, ctx.tenant.replace_member(m, await ctx.json_object(), ctx.caller)))
 
 
 async def patch_api_member(ctx: Ctx) -> Response:
-    row = _api_member(ctx)
-    current = api_member_view(ctx, row)
-    for f in list(current):
-        if isinstance(current[f], dict) and f != "_info":
-            current[f] = {"id": current[f]["id"]}
-    body = apply_patch(current, await ctx.json())
-    identifier, doc = validate_member(ctx, body, existing_id=row["id"])
-    ctx.store.update_member(ctx.company_id, row["id"], identifier, doc, ctx.caller)
-    return one_response(ctx, api_member_view(ctx, ctx.store.member(ctx.company_id, row["id"])))
+    m = _api_member(ctx)
+    return one_response(ctx, api_member_view(ctx, ctx.tenant.patch_member(m, await ctx.json(), ctx.caller)))
 
 
 # ---- /system/members -------------------------------------------------------------------------
 
 async def list_members(ctx: Ctx) -> Response:
-    return list_response(ctx, [member_view(ctx, r) for r in ctx.store.members(ctx.company_id)])
+    return list_response(ctx, _members(ctx))
 
 
 async def count_members(ctx: Ctx) -> Response:
-    return count_response(ctx, [member_view(ctx, r) for r in ctx.store.members(ctx.company_id)])
+    return count_response(ctx, _members(ctx))
 
 
 async def get_member(ctx: Ctx) -> Response:
-    row = ctx.store.member(ctx.company_id, int(ctx.params["id"]))
-    if row is None:
-        raise not_found(f"Member with id {ctx.params['id']}")
-    return one_response(ctx, member_view(ctx, row))
+    return one_response(ctx, member_view(ctx, _api_member(ctx, "Member")))
 
 
 RESERVED = {"types", "count", "withsso", "calendarsync", "info"}
 
 
 async def get_member_by_identifier(ctx: Ctx) -> Response:
-    ident = ctx.params["identifier"]
-    row = None if ident.lower() in RESERVED else ctx.store.member_by_identifier(ctx.company_id, ident)
-    if row is None:
+    ident = ctx.params["memberIdentifier"]
+    m = None if ident.lower() in RESERVED else ctx.tenant.member_by_identifier(ident)
+    if m is None:
         raise not_found(f"Member with identifier {ident!r}")
-    return one_response(ctx, member_view(ctx, row))
+    return one_response(ctx, member_view(ctx, m))
 
 
 async def not_emulated(ctx: Ctx) -> Response:
@@ -290,9 +149,7 @@ async def not_emulated(ctx: Ctx) -> Response:
 
 
 async def deactivate_member(ctx: Ctx) -> Response:
-    row = ctx.store.member(ctx.company_id, int(ctx.params["id"]))
-    if row is None:
-        raise not_found(f"Member with id {ctx.params['id']}")
+    m = _api_member(ctx, "Member")
     raw = await ctx.request.body()
     if raw.strip():
         body = await ctx.json()
@@ -301,46 +158,27 @@ async def deactivate_member(ctx: Ctx) -> Response:
         flag = body.get("deleteOpenTimeSheetsFlag")
         if flag is not None and not isinstance(flag, bool):
             raise invalid("deleteOpenTimeSheetsFlag must be true or false",
-                          [verr("InvalidField", "must be true or false", "deleteOpenTimeSheetsFlag", "memberDeactivation")])
-    if row["id"] == ctx.member["id"]:
-        raise invalid(f"Member {row['identifier']!r} cannot deactivate itself; call as another member.",
-                      [verr("InvalidObject", "cannot deactivate the calling member", "id", "member")])
-    doc = json.loads(row["doc"])
-    if doc.get("inactiveFlag"):
-        raise invalid(f"Member {row['identifier']!r} is already inactive.",
-                      [verr("InvalidObject", "member is already inactive", "inactiveFlag", "member")])
-    doc["inactiveFlag"] = True
-    doc["inactiveDate"] = iso(now())
-    ctx.store.update_member(ctx.company_id, row["id"], row["identifier"], doc, ctx.caller)
+                          [verr("InvalidField", "must be true or false", "deleteOpenTimeSheetsFlag",
+                                "memberDeactivation")])
+    ctx.tenant.deactivate_member(m, ctx.member)
     return Response(status_code=204)
 
 
 async def member_token(ctx: Ctx) -> Response:
-    ident = ctx.params["identifier"]
-    row = ctx.store.member_by_identifier(ctx.company_id, ident)
-    if row is None and ident.isdigit():
-        row = ctx.store.member(ctx.company_id, int(ident))
-    if row is None:
-        raise not_found(f"Member with identifier {ident!r}")
-    if json.loads(row["doc"]).get("inactiveFlag"):
-        raise invalid(f"Member {row['identifier']!r} is inactive; a token cannot be issued.",
-                      [verr("InvalidObject", "member is inactive", "memberIdentifier", "token")])
-    tok = ctx.store.new_key(ctx.company_id, row["id"], f"token issued to {ctx.caller}", kind="token",
-                            ttl=ctx.store.token_ttl)
-    return JSONResponse({"publicKey": tok["publicKey"], "privateKey": tok["privateKey"],
-                         "expiration": tok["expiration"]}, status_code=201)
+    issued = ctx.tenant.issue_token(ctx.params["memberIdentifier"], ctx.member)
+    return JSONResponse({"publicKey": issued.key.public_key, "privateKey": issued.private_key,
+                         "expiration": issued.expiration()}, status_code=201)
 
 
 ROUTES = [
-    route("apimembers.count", "/system/apimembers/count", GET=count_api_members),
-    route("apimembers.default", "/system/apimembers/default", GET=default_api_member),
-    route("apimembers", "/system/apimembers", GET=list_api_members, POST=create_api_member),
-    route("apimembers.id", "/system/apimembers/{id}", GET=get_api_member, PUT=put_api_member,
-          PATCH=patch_api_member),
-    route("members.count", "/system/members/count", GET=count_members),
-    route("members", "/system/members", GET=list_members, POST=not_emulated),
-    route("members.id", "/system/members/{id}", GET=get_member, PUT=not_emulated, PATCH=not_emulated),
-    route("members.deactivate", "/system/members/{id}/deactivate", POST=deactivate_member),
-    route("members.tokens", "/system/members/{identifier:str}/tokens", POST=member_token),
-    route("members.identifier", "/system/members/{identifier:str}", GET=get_member_by_identifier),
+    route("/system/apiMembers/count", GET=count_api_members),
+    route("/system/apiMembers/default", GET=default_api_member),
+    route("/system/apiMembers", GET=list_api_members, POST=create_api_member),
+    route("/system/apiMembers/{id}", GET=get_api_member, PUT=put_api_member, PATCH=patch_api_member),
+    route("/system/members/count", GET=count_members),
+    route("/system/members", GET=list_members, POST=not_emulated),
+    route("/system/members/{id}", GET=get_member, PUT=not_emulated, PATCH=not_emulated),
+    route("/system/members/{id}/deactivate", POST=deactivate_member),
+    route("/system/members/{memberIdentifier:str}/tokens", POST=member_token),
+    route("/system/members/{memberIdentifier:str}", GET=get_member_by_identifier),
 ]

@@ -1,82 +1,87 @@
-"""/system/securityroles, /system/securityRoles/{parentId}/settings, /system/mySecurity, /system/setupScreens."""
+"""/system/securityroles, /system/securityRoles/{parentId}/settings, /system/mySecurity, /system/setupScreens.
+
+Handlers parse the request, call the tenant's backend and render records in ConnectWise's shapes.
+"""
 
 from __future__ import annotations
 
-import json
-
 from starlette.responses import Response
 
-from .base import (ApiError, Ctx, bool_field, count_response, info, invalid, list_response, not_found,
-                   one_response, route, str_field, verr)
-
-RESOURCE = "securityRole"
+from ..records import GridRow, Role
+from .base import Ctx, count_response, info, list_response, not_found, one_response, route
 
 
-def role_view(ctx: Ctx, row) -> dict:
+def role_view(ctx: Ctx, role: Role) -> dict:
     base = str(ctx.request.base_url).rstrip("/")
     prefix = ctx.request.url.path.lower().split("/system/")[0]
     return {
-        "id": row["id"],
-        "name": row["name"],
-        "roleType": row["role_type"] or None,
-        "adminFlag": bool(row["admin_flag"]),
-        "inactiveFlag": bool(row["inactive_flag"]),
-        "_info": info(row["updated"], row["updated_by"],
-                      settings_href=f"{base}{prefix}/system/securityRoles/{row['id']}/settings"),
+        "id": role.id,
+        "name": role.name,
+        "roleType": role.role_type,
+        "adminFlag": role.admin,
+        "inactiveFlag": role.inactive,
+        "_info": info(role.updated, role.updated_by,
+                      settings_href=f"{base}{prefix}/system/securityRoles/{role.id}/settings"),
     }
 
 
-def role_info_view(ctx: Ctx, row) -> dict:
-    v = role_view(ctx, row)
+def role_info_view(ctx: Ctx, role: Role) -> dict:
+    v = role_view(ctx, role)
     return {k: v[k] for k in ("id", "name", "roleType", "inactiveFlag", "_info")}
 
 
-def setting_view(ctx: Ctx, row) -> dict:
-    cat = ctx.store.catalog
-    m, f = cat.function(row["module"], row["function"])
-    report = bool(f.customize and (f.customize.identifier or "").endswith("Reports")) or "report" in f.name.lower()
+def setting_view(row: GridRow) -> dict:
+    s, f = row.setting, row.info
     return {
-        "id": row["id"],
-        "addLevel": row["add_level"],
-        "editLevel": row["edit_level"],
-        "deleteLevel": row["delete_level"],
-        "inquireLevel": row["inquire_level"],
-        "moduleFunctionName": f.name,
-        "moduleFunctionDescription": f.name,
-        "moduleFunctionIdentifier": f.identifier,
-        "moduleName": m.name,
-        "moduleDescription": m.name,
-        "moduleIdentifier": m.identifier,
+        "id": s.id,
+        "addLevel": s.add,
+        "editLevel": s.edit,
+        "deleteLevel": s.delete,
+        "inquireLevel": s.inquire,
+        "moduleFunctionName": f.function,
+        "moduleFunctionDescription": f.function,
+        "moduleFunctionIdentifier": f.function_identifier,
+        "moduleName": f.module,
+        "moduleDescription": f.module,
+        "moduleIdentifier": f.module_identifier,
         "myAllFlag": True,
-        "reportFlag": report,
+        "reportFlag": f.report,
         "restrictFlag": False,
-        "customFlag": f.customize is not None,
-        "sortOrder": row["sort_order"],
-        "_info": info(row["updated"], row["updated_by"]),
+        "customFlag": f.customize_items is not None,
+        "sortOrder": f.order,
+        "_info": info(s.updated, s.updated_by),
     }
 
 
-def _role(ctx: Ctx, key: str = "id"):
-    row = ctx.store.role(ctx.company_id, int(ctx.params[key]))
-    if row is None:
+def _role(ctx: Ctx, key: str = "id") -> Role:
+    role = ctx.tenant.role(int(ctx.params[key]))
+    if role is None:
         raise not_found(f"Security Role with id {ctx.params[key]}")
-    return row
+    return role
+
+
+def _roles(ctx: Ctx) -> list[dict]:
+    return [role_view(ctx, r) for r in ctx.tenant.roles()]
+
+
+def _role_infos(ctx: Ctx) -> list[dict]:
+    return [role_info_view(ctx, r) for r in ctx.tenant.roles()]
 
 
 async def list_roles(ctx: Ctx) -> Response:
-    return list_response(ctx, [role_view(ctx, r) for r in ctx.store.roles(ctx.company_id)])
+    return list_response(ctx, _roles(ctx))
 
 
 async def count_roles(ctx: Ctx) -> Response:
-    return count_response(ctx, [role_view(ctx, r) for r in ctx.store.roles(ctx.company_id)])
+    return count_response(ctx, _roles(ctx))
 
 
 async def list_role_info(ctx: Ctx) -> Response:
-    return list_response(ctx, [role_info_view(ctx, r) for r in ctx.store.roles(ctx.company_id)])
+    return list_response(ctx, _role_infos(ctx))
 
 
 async def count_role_info(ctx: Ctx) -> Response:
-    return count_response(ctx, [role_info_view(ctx, r) for r in ctx.store.roles(ctx.company_id)])
+    return count_response(ctx, _role_infos(ctx))
 
 
 async def get_role(ctx: Ctx) -> Response:
@@ -88,66 +93,43 @@ async def get_role_info(ctx: Ctx) -> Response:
 
 
 async def create_role(ctx: Ctx) -> Response:
-    body = await ctx.json_object()
-    errors: list[dict] = []
-    name = str_field(body, "name", errors, RESOURCE, max_len=30, required=True)
-    role_type = str_field(body, "roleType", errors, RESOURCE, max_len=30)
-    admin = bool_field(body, "adminFlag", errors, RESOURCE, False)
-    inactive = bool_field(body, "inactiveFlag", errors, RESOURCE, False)
-    if name and not errors and ctx.store.role_by_name(ctx.company_id, name.strip()):
-        errors.append(verr("ObjectExists", f"A security role named {name.strip()!r} already exists.", "name", RESOURCE))
-    if errors:
-        raise invalid("securityRole object is invalid", errors)
-    rid = ctx.store.insert_role(ctx.company_id, name.strip(), role_type, bool(admin), bool(inactive), ctx.caller)
-    return one_response(ctx, role_view(ctx, ctx.store.role(ctx.company_id, rid)), status=201)
+    role = ctx.tenant.create_role(await ctx.json_object(), ctx.caller)
+    return one_response(ctx, role_view(ctx, role), status=201)
 
 
 async def delete_role(ctx: Ctx) -> Response:
-    row = _role(ctx)
-    # Only active members block the delete (choice documented in docs/emulator.md): a deactivated API
-    # member keeps its role reference but can no longer use it.
-    users = [m for m in ctx.store.members_with_role(ctx.company_id, row["id"])
-             if not json.loads(m["doc"]).get("inactiveFlag")]
-    if users:
-        names = ", ".join(m["identifier"] for m in users)
-        msg = (f"Security role {row['name']!r} is still assigned to {len(users)} member(s): {names}. "
-               "Assign them another role (PATCH /system/apiMembers/{id} securityRole) before deleting it.")
-        raise invalid(msg, [verr("ObjectInUse", msg, "id", RESOURCE)])
-    ctx.store.delete_role(ctx.company_id, row["id"])
+    ctx.tenant.delete_role(_role(ctx))
     return Response(status_code=204)
 
 
 # ---- settings ------------------------------------------------------------------------------
 
+def _settings(ctx: Ctx) -> list[dict]:
+    return [setting_view(r) for r in ctx.tenant.grid(_role(ctx, "parentId").id)]
+
+
 async def list_settings(ctx: Ctx) -> Response:
-    role = _role(ctx, "parentId")
-    return list_response(ctx, [setting_view(ctx, r) for r in ctx.store.settings(ctx.company_id, role["id"])])
+    return list_response(ctx, _settings(ctx))
 
 
 async def count_settings(ctx: Ctx) -> Response:
-    role = _role(ctx, "parentId")
-    return count_response(ctx, [setting_view(ctx, r) for r in ctx.store.settings(ctx.company_id, role["id"])])
+    return count_response(ctx, _settings(ctx))
 
 
 async def get_setting(ctx: Ctx) -> Response:
     role = _role(ctx, "parentId")
-    row = ctx.store.setting(ctx.company_id, role["id"], int(ctx.params["id"]))
+    row = ctx.tenant.grid_row(role.id, int(ctx.params["id"]))
     if row is None:
-        raise not_found(f"Security Role Setting with id {ctx.params['id']} of role {role['id']}")
-    return one_response(ctx, setting_view(ctx, row))
+        raise not_found(f"Security Role Setting with id {ctx.params['id']} of role {role.id}")
+    return one_response(ctx, setting_view(row))
 
 
 # ---- mySecurity ----------------------------------------------------------------------------
 
 def _my_rows(ctx: Ctx) -> list[dict]:
-    doc = json.loads(ctx.member["doc"])
-    member_ref = {"id": ctx.member["id"], "identifier": ctx.member["identifier"], "name": doc.get("name")}
-    out = []
-    for r in ctx.store.settings(ctx.company_id, doc.get("securityRole")):
-        v = setting_view(ctx, r)
-        v["member"] = member_ref
-        out.append(v)
-    return out
+    me = ctx.member
+    member_ref = {"id": me.id, "identifier": me.identifier, "name": me.name}
+    return [{**setting_view(r), "member": member_ref} for r in ctx.tenant.grid(me.security_role)]
 
 
 async def my_security(ctx: Ctx) -> Response:
@@ -159,13 +141,8 @@ async def my_security_count(ctx: Ctx) -> Response:
 
 
 async def my_customize_items(ctx: Ctx) -> Response:
-    doc = json.loads(ctx.member["doc"])
-    out = []
-    for r in ctx.store.customize(ctx.company_id, doc.get("securityRole")):
-        _, f = ctx.store.catalog.function(r["module"], r["function"])
-        out.append({"id": r["id"], "customizeIdentifier": f.customize.identifier if f.customize else None,
-                    "itemIdentifier": r["item"]})
-    return list_response(ctx, out)
+    return list_response(ctx, [{"id": a.id, "customizeIdentifier": f.customize_identifier, "itemIdentifier": a.item}
+                               for a, f in ctx.tenant.allowed_items(ctx.member.security_role)])
 
 
 # ---- setupScreens --------------------------------------------------------------------------
@@ -175,7 +152,7 @@ def setup_screens(ctx: Ctx) -> list[dict]:
         {"id": i, "category": t.category, "name": t.table, "description": t.name,
          "moduleDescription": "System", "moduleIdentifier": "System", "moduleName": "System",
          "_info": {}}
-        for i, t in enumerate(ctx.store.catalog.setup_tables, start=1)
+        for i, t in enumerate(ctx.tenant.catalog.setup_tables, start=1)
     ]
 
 
@@ -196,21 +173,21 @@ async def get_setup_screen(ctx: Ctx) -> Response:
 
 
 ROUTES = [
-    route("securityroles.count", "/system/securityroles/count", GET=count_roles),
-    route("securityroles.info.count", "/system/securityroles/info/count", GET=count_role_info),
-    route("securityroles.info", "/system/securityroles/info", GET=list_role_info),
-    route("securityroles", "/system/securityroles", GET=list_roles, POST=create_role),
-    route("securityroles.id.info", "/system/securityroles/{id}/info", GET=get_role_info),
-    route("securityroles.id", "/system/securityroles/{id}", GET=get_role, DELETE=delete_role),
-    route("settings.count", "/system/securityroles/{parentId}/settings/count", GET=count_settings),
-    route("settings", "/system/securityroles/{parentId}/settings", GET=list_settings),
-    route("settings.id", "/system/securityroles/{parentId}/settings/{id}", GET=get_setting),
-    route("mysecurity.customizeitems", "/system/mysecurity/customizeitems", GET=my_customize_items),
-    route("mysecurity.count", "/system/mysecurity/count", GET=my_security_count),
-    route("mysecurity", "/system/mysecurity", GET=my_security),
-    route("setupscreens.count", "/system/setupscreens/count", GET=count_setup_screens),
-    route("setupscreens", "/system/setupscreens", GET=list_setup_screens),
-    route("setupscreens.id", "/system/setupscreens/{id}", GET=get_setup_screen),
+    route("/system/securityroles/count", GET=count_roles),
+    route("/system/securityroles/info/count", GET=count_role_info),
+    route("/system/securityroles/info", GET=list_role_info),
+    route("/system/securityroles", GET=list_roles, POST=create_role),
+    route("/system/securityroles/{id}/info", GET=get_role_info),
+    route("/system/securityroles/{id}", GET=get_role, DELETE=delete_role),
+    route("/system/securityRoles/{parentId}/settings/count", GET=count_settings),
+    route("/system/securityRoles/{parentId}/settings", GET=list_settings),
+    route("/system/securityRoles/{parentId}/settings/{id}", GET=get_setting),
+    route("/system/mySecurity/customizeItems", GET=my_customize_items),
+    route("/system/mySecurity/count", GET=my_security_count),
+    route("/system/mySecurity", GET=my_security),
+    route("/system/setupScreens/count", GET=count_setup_screens),
+    route("/system/setupScreens", GET=list_setup_screens),
+    route("/system/setupScreens/{id}", GET=get_setup_screen),
 ]
 
-__all__ = ["ROUTES", "ApiError"]
+__all__ = ["ROUTES"]

@@ -17,6 +17,7 @@ def sim_session():
 def sim(sim_session: SimServer) -> SimServer:
     sim_session.clear_faults()
     sim_session.set_token_ttl(3600)
+    sim_session.clear_catalog_extras()
     sim_session.reset()
     return sim_session
 

@@ -29,3 +29,17 @@ def test_apply_checklist_sets_levels_and_allow_lists(sim, api):
     assert apply_checklist(sim.console_api, role["id"], md2).moves == 1
     allow = httpx.get(f"{sim.console_api}/roles/{role['id']}").json()["customize"]["System › Table Setup"]["allow"]
     assert allow == ["Service / Service Board"]
+
+
+def test_bench_plays_the_admin_with_the_same_applier(sim, api, tmp_path):
+    """bench/engine.py applies checklists through apply_checklist: a "disallow" move takes one entry away and
+    leaves the others (its former copy rewrote the list from the "allow" moves alone)."""
+    from bench.engine import apply_checklist as bench_apply
+
+    role = api.post("/system/securityroles", json={"name": "Bench Role"}).json()
+    sim.set_customize(role["id"], "System › Table Setup", ["Service / Service Board", "Company / Country"])
+    checklist = tmp_path / "Bench Role.md"
+    checklist.write_text(render_checklist("Bench Role", [], {"System › Table Setup": {"disallow": ["Company / Country"]}}))
+    assert bench_apply(sim, checklist) == (0, 1)
+    allow = httpx.get(f"{sim.console_api}/roles/{role['id']}").json()["customize"]["System › Table Setup"]["allow"]
+    assert allow == ["Service / Service Board"]

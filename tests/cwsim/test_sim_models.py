@@ -1,9 +1,9 @@
-"""State persistence and tenant bootstrap (cwsim/models.py)."""
+"""State persistence and tenant bootstrap (cwsim/backend.py over cwsim/store.py)."""
 
 from __future__ import annotations
 
 from cwroles import emulator_defaults as D
-from cwroles.cwsim.models import Store
+from cwroles.cwsim.backend import Backend
 from cwroles.cwsim.testing import running_server
 
 
@@ -30,17 +30,20 @@ def test_restart_keeps_roles_members_and_keys(tmp_path):
 
 
 def test_new_tenant_bootstrap(tmp_path):
-    store = Store(tmp_path / "s.sqlite")
-    row = store.create_company("acme")
-    roles = store.roles("acme")
-    assert [(r["name"], r["admin_flag"]) for r in roles] == [("Admin", 1)]
-    admin = store.member_by_identifier("acme", D.ADMIN_IDENTIFIER)
+    backend = Backend(tmp_path / "s.sqlite")
+    company = backend.create_company("acme")
+    acme = backend.tenant("acme")
+    assert [(r.name, r.admin) for r in acme.roles()] == [("Admin", True)]
+    admin = acme.member_by_identifier(D.ADMIN_IDENTIFIER)
     assert admin is not None
-    assert store.authenticate("acme", row["bootstrap_public"], row["bootstrap_private"])["id"] == admin["id"]
-    assert store.authenticate("acme", row["bootstrap_public"], "wrong") is None
-    assert store.authenticate("other", row["bootstrap_public"], row["bootstrap_private"]) is None
-    kinds = {r["kind"] for r in store.q("SELECT kind FROM refs WHERE company_id='acme'")}
-    assert {"structure", "location", "department", "timezone"} <= kinds
-    _, created = store.ensure_company("ACME")
+    assert acme.authenticate(company.bootstrap_public, company.bootstrap_private).id == admin.id
+    assert acme.authenticate(company.bootstrap_public, "wrong") is None
+    other = backend.create_company("other", public_key="otherPublic", private_key="otherPrivate")
+    assert backend.tenant("other").authenticate(company.bootstrap_public, company.bootstrap_private) is None
+    assert backend.tenant("other").authenticate(other.bootstrap_public, other.bootstrap_private) is not None
+    defaults = acme.member_defaults()
+    assert all(defaults[f] is not None for f in ("structureLevel", "securityLocation", "defaultDepartment",
+                                                 "timeZone"))
+    _, created = backend.ensure_company("ACME")
     assert created is False
-    store.close()
+    backend.close()
