@@ -48,7 +48,7 @@ def test_features_accept_json_list_yaml_list_and_comma_text():
 
 
 def test_malformed_feature_list():
-    with pytest.raises(StackConfigError, match="cwroles:features is not a valid list"):
+    with pytest.raises(StackConfigError, match="cwroles:features: not a valid list"):
         read_settings({"integration": "msp-process", "features": '["time-entries"'})
     with pytest.raises(StackConfigError, match="must list feature names"):
         read_settings({"integration": "msp-process", "features": [1]})
@@ -59,8 +59,8 @@ def test_malformed_feature_list():
     [
         ("apiMemberIdentifier", "Mobius Billing Sync", r"1-15 letters, digits"),
         ("apiMemberIdentifier", "WayTooLongIdentifier", r"1-15 letters"),
-        ("roleName", "R" * 31, r"longer than ConnectWise allows \(30 characters\)"),
-        ("apiMemberName", "N" * 31, r"longer than 30 characters"),
+        ("roleName", "R" * 31, r"cwroles:roleName: the role name 'R{31}' is 31 characters; ConnectWise allows at most 30"),
+        ("apiMemberName", "N" * 31, r"cwroles:apiMemberName: the name 'N{31}' is 31 characters; ConnectWise allows at most 30"),
         ("apiMemberEmail", "not-an-email", r"is not an email address"),
     ],
 )
@@ -170,10 +170,10 @@ def test_config_waiver_without_level_covers_the_function():
         (_waiver(level="approve"), r"level 'approve' is not one of add, edit, delete, inquire"),
         (_waiver(level="add"), r"Finance › Invoicing › Add is not granted by this stack"),
         (_waiver(function="Agreements"), r"Finance › Agreements is not granted by this stack"),
-        (_waiver(expires="next year"), r"expires 'next year' is not a date like"),
+        (_waiver(expires="next year"), r"waivers\[0\]\.expires \(Finance › Invoicing\): waiver expires 'next year' is not a date"),
         (_waiver(justification=""), r"missing justification"),
-        (_waiver(ticket="CHG-1"), r"unknown field\(s\) \['ticket'\]"),
-        ("Finance › Invoicing", r"waivers\[0\] must be a mapping"),
+        (_waiver(ticket="CHG-1"), r"unknown key\(s\) \['ticket'\]"),
+        ("Finance › Invoicing", r"waivers\[0\]: must be a mapping"),
     ],
 )
 def test_bad_config_waivers_are_clear_errors(waiver, match):
