@@ -255,7 +255,7 @@ def _merge_extra_grants(settings: StackSettings, entries: dict[tuple[str, str], 
         if not row.given:
             problems.append(here.problem("names no level", "give add, edit, delete and/or inquire as None, My or All"))
             continue
-        origin = f"{source.name} › {where.field}"
+        origin = f"{source.file} › {where.field}" if source.file else f"stack config {where.field}"
         entry = entries.get(row.key)
         if entry is None:
             if not row.granted():

@@ -51,7 +51,8 @@ def test_analyzer_info_lists_policies_levels_and_schemas(analyzer):
     levels = {p.name: pb.EnforcementLevel.Name(p.enforcementLevel) for p in info.policies}
     assert levels == {"cwroles-least-privilege": "MANDATORY", "cwroles-privileged-functions": "MANDATORY",
                       "cwroles-table-setup-allowlist": "MANDATORY", "cwroles-admin-role": "MANDATORY",
-                      "cwroles-api-member-role": "MANDATORY", "cwroles-waived-grants": "ADVISORY"}
+                      "cwroles-api-member-role": "MANDATORY", "cwroles-waived-grants": "ADVISORY",
+                      "cwroles-broad-writes": "ADVISORY", "cwroles-vendor-requirement": "ADVISORY"}
     schemas = {p.name: set(p.configSchema.properties.keys()) for p in info.policies}
     assert schemas["cwroles-privileged-functions"] == {"today", "extraPrivilegedFunctions"}
     assert schemas["cwroles-admin-role"] == {"adminNamePattern"}

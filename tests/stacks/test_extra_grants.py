@@ -204,11 +204,16 @@ def _pack(plan):
     return {p.name: run(p, ROLE_PERMISSIONS, props, config) for p in (least_privilege, privileged_functions, waived_grants)}
 
 
-def test_pack_flags_an_add_widened_on_a_vendor_waived_grant():
-    out = _pack(_plan("mobius", [{"module": "Finance", "function": "Invoicing", "add": "All"}]))
+def test_pack_flags_an_add_widened_on_a_vendor_waived_grant_naming_the_stack_file():
+    from cwroles.stacks.program import ConfigSource
+
+    cfg = {"integration": "mobius", "extraGrants": [{"module": "Finance", "function": "Invoicing", "add": "All"}]}
+    out = _pack(plan_from_config(cfg, source=ConfigSource("Pulumi.acme-mobius.yaml")))
     assert out["cwroles-least-privilege"] == [
-        "Finance › Invoicing › Add = All is above Mobius's published requirement (Add ceiling: None). Remove it, or, if "
-        "Mobius now asks for it, widen policies/baselines/mobius.yaml in the same pull request (cite the vendor page)."]
+        "Finance › Invoicing › Add = All is above Mobius's published requirement (Add ceiling: None). It is an MSP "
+        "addition in Pulumi.acme-mobius.yaml › cwroles:extraGrants[0]: remove it there, waive it, or, if Mobius now "
+        "asks for it, widen the vendor requirement in cwroles/data/integrations/mobius.yaml in the same pull request "
+        "(cite the vendor page)."]
     assert out["cwroles-privileged-functions"] == []  # Delete stays waived by the vendor, level-scoped
     assert any(m.startswith("WAIVED Finance › Invoicing › Delete = All") for m in out["cwroles-waived-grants"])
     assert not any("Invoicing › Add" in m for m in out["cwroles-waived-grants"])
