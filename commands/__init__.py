@@ -3,6 +3,7 @@
     cwroles stack-config --tenant acme --integration mobius --site api-na.myconnectwise.net --company-id acme
     cwroles manifest list
     cwroles manifest show msp-process --features time-entries
+    cwroles manifest validate integrations/acme-rmm.yaml
 """
 
 from __future__ import annotations
@@ -14,18 +15,16 @@ from typing import Any, Optional
 import typer
 import yaml
 from rich.console import Console
-from rich.table import Table
 
-from cwroles.catalog import LEVEL_NAMES, load_catalog
-from cwroles.grid import Level
-from cwroles.manifest import load_manifest, manifest_names
+from cwroles.manifest import manifest_names
+
+from .manifest import manifest_app  # cwroles manifest list/show/validate/new/schema
 
 app = typer.Typer(
     help="ConnectWise PSA security roles and API members as code: stack files and vendor manifests.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-manifest_app = typer.Typer(help="Show what each vendor integration grants.", no_args_is_help=True)
 app.add_typer(manifest_app, name="manifest")
 
 console = Console()
@@ -50,7 +49,7 @@ def _split(values: Optional[list[str]]) -> list[str]:
 @app.command("stack-config")
 def stack_config(
     tenant: str = typer.Option(..., help="Short tenant name (lower case, digits, '-'); the stack is <tenant>-<integration>."),
-    integration: str = typer.Option(..., help="Vendor integration: " + ", ".join(manifest_names())),
+    integration: str = typer.Option(..., help="Vendor integration: " + ", ".join(manifest_names()) + ", or one in integrations/"),
     site: str = typer.Option(..., help="ConnectWise API host, e.g. api-na.myconnectwise.net"),
     company_id: str = typer.Option(..., "--company-id", help="The company id you log in with"),
     client_id: Optional[str] = typer.Option(None, "--client-id", help="clientId from developer.connectwise.com"),
@@ -65,11 +64,14 @@ def stack_config(
     directory: Path = typer.Option(Path("."), "--dir", help="Where Pulumi.yaml lives (the repository root)"),
 ) -> None:
     """Write Pulumi.<tenant>-<integration>.yaml: one stack per tenant and integration (no secrets in it)."""
-    from cwroles.stacks.program import StackConfigError, build_plan, read_settings
+    from cwroles.manifest import Integrations
+    from cwroles.stacks.program import StackConfigError, build_plan, manifest_for, read_settings
 
-    if integration not in manifest_names():
-        _fail(f"--integration {integration!r} is not an integration cwroles knows; choose one of: {', '.join(manifest_names())}")
-    known = {f.name for f in load_manifest(integration).features}
+    integrations = Integrations.discover(directory)  # built-in and the project's own (integrations/)
+    found = integrations.get(integration)
+    if found is None or found.manifest is None:
+        _fail(f"--integration {integration!r} is not an integration cwroles knows; choose one of: {', '.join(integrations.names())}")
+    known = {f.name for f in found.manifest.features}
     unknown = [f for f in _split(features) if f not in known]
     if unknown:
         _fail(f"--features: {integration} has no feature {', '.join(map(repr, unknown))}; "
@@ -94,8 +96,8 @@ def stack_config(
         if value:
             stack_keys[key] = value
     try:  # the same checks `pulumi up` makes, now rather than later
-        settings = read_settings(stack_keys)
-        plan = build_plan(load_manifest(settings.integration), settings)
+        settings = read_settings(stack_keys, integrations)
+        plan = build_plan(manifest_for(settings, integrations), settings)
     except StackConfigError as e:
         _fail(str(e))
 
@@ -142,88 +144,6 @@ def stack_config(
         "see docs/stacks.md), not the integration's.",
         highlight=False,
     )
-
-
-# ---- manifest -------------------------------------------------------------------------------------
-def _load(integration: str):
-    try:
-        return load_manifest(integration)
-    except ValueError as e:
-        _fail(str(e))
-
-
-@manifest_app.command("list")
-def manifest_list() -> None:
-    """The integrations cwroles knows."""
-    t = Table(title="Integrations")
-    for col in ("integration", "vendor", "role", "API member", "grants", "features"):
-        t.add_column(col)
-    for name in manifest_names():
-        m = load_manifest(name)
-        t.add_row(name, m.title, m.role.name, m.api_member.identifier, str(len(m.grants_for(set()))),
-                  ", ".join(f.name for f in m.features) or "—")
-    console.print(t)
-
-
-def _cell(level: Level) -> str:
-    return {"None": "[dim]·[/]", "My": "[yellow]My[/]", "All": "[green]All[/]"}[level.value]
-
-
-@manifest_app.command("show")
-def manifest_show(
-    integration: str = typer.Argument(..., help="One of: " + ", ".join(manifest_names())),
-    features: Optional[list[str]] = typer.Option(None, "--features", "-f", help="Features to include (repeat or comma-separate)"),
-    all_features: bool = typer.Option(False, "--all-features", help="Include every feature"),
-    wide: bool = typer.Option(False, "--wide", "-w", help="Add each grant's reason and where on the vendor page it comes from"),
-) -> None:
-    """The grants and Customize allow-lists an integration asks for, as a table."""
-    m = _load(integration)
-    enabled = {f.name for f in m.features} if all_features else set(_split(features)) | m.default_features()
-    try:
-        grants = m.grants_for(enabled)
-        lists = m.customize_for(enabled)
-    except ValueError as e:
-        _fail(str(e))
-    catalog = load_catalog()
-
-    console.print(f"[bold]{m.title}[/] — role “{m.role.name}”, API member “{m.api_member.identifier}” ({m.vendor_page})",
-                  highlight=False)
-    if m.features:
-        on = ", ".join(f"{f.name} [{'on' if f.name in enabled else 'off'}]" for f in m.features)
-        console.print(f"features: {on}", highlight=False, markup=False)
-    t = Table(title=f"{len(grants)} grants", show_lines=False)
-    t.add_column("Module")
-    t.add_column("Function")
-    for n in LEVEL_NAMES:
-        t.add_column(n.title(), justify="center")
-    t.add_column("Feature")
-    if wide:
-        t.add_column("Reason")
-        t.add_column("Source")
-    for g in grants:
-        mod, fn = catalog.function(g.module, g.function)
-        name = fn.name if (fn.name == g.function or not wide) else f"{fn.name} (vendor: “{g.function}”)"
-        if g.waiver:
-            name += " [magenta](waiver)[/]"
-        extra = [g.reason, g.source] if wide else []
-        t.add_row(mod.name, name, *(_cell(lv) for lv in g.levels().values()), g.feature or "", *extra)
-    console.print(t)
-    for fn, items in lists.items():
-        module, function = (p.strip() for p in fn.split("›"))
-        _, f = catalog.function(module, function)
-        console.print(f"{fn} › Customize: allow access to these", highlight=False, markup=False)
-        ct = Table(show_header=False)
-        ct.add_column("Item")
-        for item in items:
-            ct.add_row(catalog.customize_item(f, item))
-        console.print(ct)
-    waived = [g for g in grants if g.waiver]
-    for g in waived:
-        w = g.waiver
-        console.print(f"waiver {g.where}: {w.justification} (approved by {w.approved_by}, expires {w.expires})",
-                      highlight=False, markup=False)
-    if m.notes:
-        console.print(f"notes: {m.notes}", highlight=False, markup=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 from .catalog import LEVEL_NAMES, Catalog, LevelName, load_catalog
 from .grid import Grant, Level, Waiver, desired_grid
 from .names import join_function, resolve_function
-from .permissions import (MEMBER_IDENTIFIER_MAX, MEMBER_NAME_MAX, ROLE_NAME_MAX, GrantRow, max_levels,
+from .permissions import (MEMBER_IDENTIFIER_MAX, MEMBER_NAME_MAX, ROLE_NAME_MAX, GrantRow, did_you_mean, max_levels,
                           member_identifier_problem, member_name_problem, parse_customize_list, parse_grant,
                           role_name_problem, unknown_keys)
 from .problems import LineIndex, Problem, Where
@@ -417,13 +417,10 @@ def _feature_problem(row: Mapping[str, Any], w: Where, features: set[str]) -> li
     feat = row.get("feature")
     if feat is None or feat in features:
         return []
-    from difflib import get_close_matches
-
-    near = get_close_matches(str(feat), sorted(features), n=1, cutoff=0.6)
-    hint = f"did you mean {near[0]!r}? " if near else ""
     declared = ", ".join(sorted(features)) or "none"
     return [w.key("feature").problem(f"feature {feat!r} is not declared under features",
-                                     f"{hint}declare it under features (declared: {declared})")]
+                                     f"{did_you_mean(str(feat), sorted(features))}declare it under features "
+                                     f"(declared: {declared})")]
 
 
 def _check_grants(rows: list[Any], where: Where, features: set[str], catalog: Catalog) -> list[Problem]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any, Callable, Iterable, Mapping, Optional
 
 from .catalog import LEVEL_NAMES, Catalog, LevelName, load_catalog
 from .dates import DATE_FIX, Date, parse_date
@@ -33,7 +33,7 @@ _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 def text_problem(value: Any, what: str, max_len: int, required: bool = True) -> Optional[tuple[str, str]]:
     """(message, fix) when ``value`` is not usable text of at most ``max_len`` characters."""
     if value is None or (isinstance(value, str) and not value.strip()):
-        return (f"{what} is required", f"give {what}") if required else None
+        return (f"{what} is required", "set it") if required else None
     if not isinstance(value, str):
         return f"{what} must be text, got {type(value).__name__} {value!r}", "quote it"
     if len(value) > max_len:
@@ -79,19 +79,21 @@ def parse_level_name(value: Any) -> LevelName:
     return text  # type: ignore[return-value]
 
 
-def _did_you_mean(key: str, allowed: Iterable[str]) -> str:
-    near = difflib.get_close_matches(str(key), list(allowed), n=1, cutoff=0.6)
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """ "did you mean 'inquire'? " for a near miss (a typo, or the start of a longer name), else ""."""
+    choices = [str(c) for c in choices]
+    near = difflib.get_close_matches(str(name), choices, n=1, cutoff=0.6)
+    if not near:
+        near = [c for c in choices if len(str(name)) >= 3 and c.startswith(str(name))][:1]
     return f"did you mean {near[0]!r}? " if near else ""
 
 
 def unknown_keys(raw: Mapping[str, Any], allowed: Iterable[str], where: Where, what: str = "") -> list[Problem]:
+    """One problem per key that is not ``allowed``, at that key's line."""
     allowed = list(allowed)
-    extra = [k for k in raw if k not in allowed]
-    if not extra:
-        return []
-    hints = "".join(_did_you_mean(k, allowed) for k in extra)
-    lead = f"{what} has unknown key(s)" if what else "unknown key(s)"
-    return [where.problem(f"{lead} {sorted(map(str, extra))}", f"{hints}allowed: {', '.join(allowed)}")]
+    lead = f"{what} has unknown key" if what else "unknown key"
+    return [where.key(str(k)).problem(f"{lead} {str(k)!r}", f"{did_you_mean(str(k), allowed)}allowed: {', '.join(allowed)}")
+            for k in raw if k not in allowed]
 
 
 # ---- waivers ----------------------------------------------------------------------------------------
@@ -162,6 +164,7 @@ class GrantRow:
     meta: dict[str, Any] = field(default_factory=dict)  # carried keys (reason, source, feature, origin)
     where: Where = field(default_factory=Where)
     waiver_problems: list[Problem] = field(default_factory=list)  # a waiver written but unusable (lenient)
+    resolved: bool = True  # False (lenient only): the names are not the catalog's, kept as written
 
     @property
     def key(self) -> tuple[str, str]:
@@ -211,43 +214,56 @@ def parse_grant(raw: Any, where: Where, catalog: Catalog | None = None, *, carri
             applies = ", ".join(x.title() for x in r.function.levels) or "none"
             problems.append(here.key(n).problem(
                 f"the {n.title()} level does not apply to {label} (its levels: {applies})", f"remove {n}"))
-            continue
+            if not lenient_levels:
+                continue
         given[n] = lv
     waiver, wp = None, []
     if raw.get("waiver") is not None:
         waiver, wp = parse_waiver(raw["waiver"], here.key("waiver"))
         problems += wp
-    if r is None or (not lenient_levels and any(p.is_error for p in problems)):
+    if not lenient_levels and (r is None or any(p.is_error for p in problems)):
         return None, problems
     levels = {n: given.get(n, Level.NONE) for n in LEVEL_NAMES}
     meta = {k: raw[k] for k in carried if raw.get(k) is not None}
-    return GrantRow(r.module.name, r.function.name, levels, given, waiver, meta, here, wp), problems
+    module, function = (r.module.name, r.function.name) if r else (str(raw["module"]).strip(), str(raw["function"]).strip())
+    return GrantRow(module, function, levels, given, waiver, meta, here, wp, resolved=r is not None), problems
 
 
-def parse_grants(raw: Any, where: Where, catalog: Catalog | None = None, *, carried: Iterable[str] = (),
-                 lenient_levels: bool = False) -> tuple[list[GrantRow], list[Problem]]:
-    """A list of grants; a second grant for the same function is a problem ("merge them into one")."""
+def parse_grant_list(raw: Any, where: Where, catalog: Catalog | None = None, *, carried: Iterable[str] = (),
+                     lenient_levels: bool = False, skip: Optional[Callable[[Any], bool]] = None
+                     ) -> tuple[list[Optional[GrantRow]], list[Problem]]:
+    """A list of grants, one entry per input entry (None where it has errors or ``skip`` says so, e.g.
+    a value unknown during preview). A second grant for the same function is a problem."""
     catalog = catalog or load_catalog()
     if raw is None:
         return [], []
     if not isinstance(raw, list):
         return [], [where.problem(f"must be a list of grants, got {type(raw).__name__}",
                                   "write one `- {module: …, function: …, inquire: All}` per grant")]
-    rows: list[GrantRow] = []
+    rows: list[Optional[GrantRow]] = []
     problems: list[Problem] = []
     seen: dict[tuple[str, str], GrantRow] = {}
     for i, g in enumerate(raw):
+        if skip is not None and skip(g):
+            rows.append(None)
+            continue
         row, p = parse_grant(g, where.index(i), catalog, carried=carried, lenient_levels=lenient_levels)
         problems += p
-        if row is None:
-            continue
-        if row.key in seen:
-            problems.append(row.where.problem(
+        if row is not None and row.key in seen:
+            problems.append(where.index(i).problem(
                 f"duplicate grant for {row.label} (also {seen[row.key].where.field})", "merge them into one"))
-            continue
-        seen[row.key] = row
+            row = None
+        if row is not None:
+            seen[row.key] = row
         rows.append(row)
     return rows, problems
+
+
+def parse_grants(raw: Any, where: Where, catalog: Catalog | None = None, *, carried: Iterable[str] = (),
+                 lenient_levels: bool = False) -> tuple[list[GrantRow], list[Problem]]:
+    """A list of grants (the usable ones) and its problems."""
+    rows, problems = parse_grant_list(raw, where, catalog, carried=carried, lenient_levels=lenient_levels)
+    return [r for r in rows if r is not None], problems
 
 
 def grid_of(rows: Iterable[GrantRow], catalog: Catalog | None = None) -> Grid:
@@ -419,9 +435,9 @@ def parse_customize(raw: Any, where: Where, catalog: Catalog | None = None) -> t
 
 __all__ = [
     "ROLE_NAME_MAX", "ROLE_TYPE_MAX", "MEMBER_IDENTIFIER_MAX", "MEMBER_NAME_MAX", "EMAIL_MAX",
-    "text_problem", "role_name_problem", "member_name_problem", "member_identifier_problem", "email_problem",
+    "text_problem", "did_you_mean", "role_name_problem", "member_name_problem", "member_identifier_problem", "email_problem",
     "parse_date", "Date", "DATE_FIX", "parse_level_name", "LEVELS_FIX", "unknown_keys",
     "WAIVER_KEYS", "parse_waiver", "waiver_json", "GRANT_KEYS", "GrantRow", "parse_grant", "parse_grants",
-    "grid_of", "grant_json", "max_levels", "ScopedWaiver", "STACK_WAIVER_KEYS", "parse_stack_waiver",
+    "parse_grant_list", "grid_of", "grant_json", "max_levels", "ScopedWaiver", "STACK_WAIVER_KEYS", "parse_stack_waiver",
     "parse_stack_waivers", "parse_customize_list", "parse_customize",
 ]

@@ -124,9 +124,10 @@ def test_config_waiver_may_name_a_level_granted_only_by_extra_grants():
          r"cwroles:extraGrants\[0\]\.add \(Finance › Invoicing\): Add 'Full' is not a level; use None, My or All"),
         ({"module": "Finance", "function": "Invoicing"}, r"\(Finance › Invoicing\): names no level"),
         ({"module": "Finance", "function": "Invoicing", "add": "All", "approve": "All"},
-         r"unknown key\(s\) \['approve'\]; allowed: module, function, add, edit, delete, inquire, waiver"),
+         r"cwroles:extraGrants\[0\]\.approve: unknown key 'approve'; allowed: module, function, add, edit, delete, inquire, "
+         r"waiver"),
         ({"module": "Finance", "function": "Invoicing", "inqure": "All"},
-         r"unknown key\(s\) \['inqure'\]; did you mean 'inquire'\? allowed: module, function"),
+         r"unknown key 'inqure'; did you mean 'inquire'\? allowed: module, function"),
         ({"function": "Invoicing", "add": "All"}, r"missing module"),
         ({"module": "Sales", "function": "Opportunity", "add": "None"}, r"every level is None and the vendor manifest"),
         ({"module": "Finance", "function": "Invoicing", "add": "All", "waiver": {"justification": "x", "expires": "2027-01-01"}},

@@ -172,7 +172,7 @@ def test_config_waiver_without_level_covers_the_function():
         (_waiver(function="Agreements"), r"Finance › Agreements is not granted by this stack"),
         (_waiver(expires="next year"), r"waivers\[0\]\.expires \(Finance › Invoicing\): waiver expires 'next year' is not a date"),
         (_waiver(justification=""), r"missing justification"),
-        (_waiver(ticket="CHG-1"), r"unknown key\(s\) \['ticket'\]"),
+        (_waiver(ticket="CHG-1"), r"cwroles:waivers\[0\]\.ticket: unknown key 'ticket'"),
         ("Finance › Invoicing", r"waivers\[0\]: must be a mapping"),
     ],
 )
