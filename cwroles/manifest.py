@@ -503,6 +503,7 @@ class ManifestFile:
     problems: list[Problem]
     builtin: bool = False
     lines: Optional[LineIndex] = None
+    declared: Optional[str] = None  # the integration name it declares, even when it has errors
 
     @property
     def ok(self) -> bool:
@@ -520,7 +521,7 @@ class ManifestFile:
     def integration(self) -> Optional[str]:
         if self.manifest is not None:
             return self.manifest.integration
-        return None
+        return self.declared
 
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -540,6 +541,9 @@ def parse_manifest_text(text: str, display: str, catalog: Catalog | None = None,
                     display, mark.line + 1 if mark is not None else None)
         return ManifestFile(path, display, None, [p], builtin, where.lines)
     problems = _duplicate_keys(text, display) + check_manifest(data, where, catalog)
+    declared = data.get("integration") if isinstance(data, Mapping) and isinstance(data.get("integration"), str) else None
+    if declared is None and path is not None:
+        declared = path.stem
     manifest = None
     if not any(p.is_error for p in problems):
         try:
@@ -550,7 +554,7 @@ def parse_manifest_text(text: str, display: str, catalog: Catalog | None = None,
         else:
             manifest._path = display
             manifest._builtin = builtin
-    return ManifestFile(path, display, manifest, problems, builtin, where.lines)
+    return ManifestFile(path, display, manifest, problems, builtin, where.lines, declared)
 
 
 def _duplicate_keys(text: str, display: str) -> list[Problem]:
@@ -688,8 +692,12 @@ class Integrations:
         return [f for f in self.files if not f.builtin]
 
     def get(self, integration: str) -> Optional[ManifestFile]:
+        """The usable manifest of that name, else a broken file that declares it (to report its problems)."""
         for f in self.files:
-            if f.integration == integration and (f.ok or not f.builtin):
+            if f.integration == integration and f.ok:
+                return f
+        for f in self.files:
+            if f.integration == integration and not f.builtin:
                 return f
         return None
 
@@ -710,15 +718,16 @@ def _check_name(f: ManifestFile, builtin: set[Optional[str]], owners: dict[str, 
         f.problems.append(w.problem(f"integration {name!r} is the name of a built-in integration",
                                     f"choose another name, e.g. {name + '-custom'!r}; built-in names: "
                                     f"{', '.join(sorted(n for n in builtin if n))}"))
+    elif in_folder and f.path is not None and f.path.stem != name:
+        f.problems.append(w.problem(f"the file is named {f.path.name} but declares integration {name!r}",
+                                    f"rename the file to {name}.yaml, or set integration: {f.path.stem}"))
     elif name in owners:
         f.problems.append(w.problem(f"integration {name!r} is also declared by {owners[name].display}",
                                     "give each manifest its own integration name"))
     else:
         owners[name] = f
-    if in_folder and f.path is not None and f.path.stem != name:
-        f.problems.append(w.problem(f"the file is named {f.path.name} but declares integration {name!r}",
-                                    f"rename the file to {name}.yaml, or set integration: {f.path.stem}"))
     if not f.ok:
+        f.declared = name
         f.manifest = None
 
 

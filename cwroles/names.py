@@ -93,7 +93,9 @@ def misplaced() -> Misplaced:
 
 # ---- renames --------------------------------------------------------------------------------------
 def _trivial(name: str) -> str:
-    s = re.sub(r"\s+", " ", name.strip().lower())
+    """A spelling with case, spacing, dash style and a trailing "module" folded: not worth a notice."""
+    s = name.strip().lower().replace("\u2013", "-").replace("\u2014", "-")
+    s = re.sub(r"\s*([/-])\s*", r"\1", re.sub(r"\s+", " ", s))
     return re.sub(r" module$", "", s)
 
 

@@ -185,7 +185,7 @@ def read_settings(raw: Mapping[str, Any], integrations: Integrations | None = No
             f"{NAMESPACE}:integration is not set", f"choose one of: {', '.join(names)} "
             f"(e.g. {_set_hint('integration', names[0] if names else '<name>')}), or name your own manifest with "
             f"{NAMESPACE}:manifest"))
-    elif integrations.get(integration) is None:
+    elif integrations.get(integration) is None:  # a broken manifest of that name is reported by manifest_for
         problems.append(Problem(
             f"{NAMESPACE}:integration is {integration!r}, which cwroles does not know",
             f"choose one of: {', '.join(names)}; or add integrations/{integration}.yaml beside Pulumi.yaml "

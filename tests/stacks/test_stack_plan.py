@@ -186,3 +186,40 @@ def test_build_plan_accepts_a_manifest_directly():
     plan = build_plan(m, read_settings({"integration": "msp-process", "features": "invoices-tab"}))
     assert ("Finance", "Invoicing") in _grants(plan)
     assert plan.title == "MSP Process"
+
+
+# ---- dates as the Pulumi CLI hands them over; errors located in the stack file ------------------------
+@pytest.mark.parametrize("expires", ["2027-06-30", "2027-06-30 00:00:00 +0000 UTC", "2027-06-30T00:00:00Z"])
+def test_waiver_dates_quoted_or_not(expires):
+    """`expires: 2027-06-30` unquoted in a stack file reaches the program as "2027-06-30 00:00:00 +0000 UTC"."""
+    w = _waiver(expires=expires)
+    plan = plan_from_config({"integration": "mobius", "waivers": [w],
+                             "extraGrants": [{"module": "Procurement", "function": "Products", "delete": "All",
+                                              "waiver": {**{k: w[k] for k in ("justification", "approved_by")},
+                                                         "expires": expires}}]})
+    assert plan.permissions_args["waivers"][0]["expires"] == "2027-06-30"
+    products = next(g for g in plan.permissions_args["grants"] if g["function"] == "Products")
+    assert products["waiver"]["expires"] == "2027-06-30"
+
+
+def test_config_errors_name_the_stack_file_and_line(tmp_path):
+    from cwroles.stacks.program import ConfigSource
+
+    (tmp_path / "Pulumi.acme.yaml").write_text(
+        "config:\n  cwroles:integration: mobius\n  cwroles:waivers:\n  - module: Finance\n    function: Invoicing\n"
+        "    level: delete\n    justification: j\n    approved_by: a\n    expires: next year\n")
+    source = ConfigSource.of_stack("acme", tmp_path)
+    with pytest.raises(StackConfigError) as e:
+        plan_from_config({"integration": "mobius", "waivers": [_waiver(expires="next year")]}, source=source)
+    assert str(e.value) == ("Pulumi.acme.yaml:9 cwroles:waivers[0].expires (Finance › Invoicing): waiver expires "
+                            "'next year' is not a date; write it as YYYY-MM-DD, e.g. 2027-11-22")
+    assert e.value.problems[0].line == 9 and e.value.problems[0].file == "Pulumi.acme.yaml"
+
+
+def test_every_config_problem_is_reported_at_once():
+    with pytest.raises(StackConfigError) as e:
+        plan_from_config({"integration": "mobius", "roleName": "R" * 31,
+                          "extraGrants": [{"module": "Sytem", "function": "Security", "add": "All"},
+                                          {"module": "Finance", "function": "Invoicing", "add": "Full"}]})
+    assert [p.field for p in e.value.problems] == ["cwroles:extraGrants[0]", "cwroles:extraGrants[1].add",
+                                                   "cwroles:roleName"]
