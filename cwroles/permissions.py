@@ -92,7 +92,9 @@ def unknown_keys(raw: Mapping[str, Any], allowed: Iterable[str], where: Where, w
     """One problem per key that is not ``allowed``, at that key's line."""
     allowed = list(allowed)
     lead = f"{what} has unknown key" if what else "unknown key"
-    return [where.key(str(k)).problem(f"{lead} {str(k)!r}", f"{did_you_mean(str(k), allowed)}allowed: {', '.join(allowed)}")
+    comma = " (a key with no value: in `{…}` a comma ends the value before it, so quote text that holds a comma)"
+    return [where.key(str(k)).problem(f"{lead} {str(k)!r}", f"{did_you_mean(str(k), allowed)}allowed: "
+                                                            f"{', '.join(allowed)}{comma if raw[k] is None else ''}")
             for k in raw if k not in allowed]
 
 
