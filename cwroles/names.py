@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Optional
+from typing import Any, Callable, Optional
 
 import yaml
 from pydantic import BaseModel, ConfigDict
@@ -214,27 +214,29 @@ def _unknown_function(m: Module, function: str, catalog: Catalog) -> UnknownName
 
 
 # ---- resolution -----------------------------------------------------------------------------------
-_MEMO: dict[tuple[str, str], Resolved | UnknownName] = {}  # for the bundled catalog only
+_MEMO: dict[tuple, Any] = {}  # answers for the bundled catalog (its lookups normalise every name each time)
+
+
+def _memoized(key: tuple, bundled: bool, compute: Callable[[], Any]) -> Any:
+    """``compute()``, remembered for the bundled catalog; an :class:`UnknownName` is remembered and raised again."""
+    hit = _MEMO.get(key) if bundled else None
+    if hit is None:
+        try:
+            hit = compute()
+        except UnknownName as e:
+            hit = e
+        if bundled and len(_MEMO) < 8192:
+            _MEMO[key] = hit
+    if isinstance(hit, UnknownName):
+        raise UnknownName(hit.message, hit.fix)
+    return hit
 
 
 def resolve_function(module: object, function: object, catalog: Catalog | None = None) -> Resolved:
     """The catalog row for a (module, function) as an author wrote them; raises :class:`UnknownName`."""
     bundled = catalog is None or catalog is load_catalog()
-    key = (str(module), str(function))
-    if bundled and key in _MEMO:
-        hit = _MEMO[key]
-        if isinstance(hit, UnknownName):
-            raise UnknownName(hit.message, hit.fix)
-        return hit
-    try:
-        found = _resolve(module, function, catalog or load_catalog())
-    except UnknownName as e:
-        if bundled and len(_MEMO) < 4096:
-            _MEMO[key] = e
-        raise
-    if bundled and len(_MEMO) < 4096:
-        _MEMO[key] = found
-    return found
+    return _memoized(("function", str(module), str(function)), bundled,
+                     lambda: _resolve(module, function, catalog or load_catalog()))
 
 
 def _resolve(module: object, function: object, catalog: Catalog) -> Resolved:
@@ -262,27 +264,11 @@ def functions_with_customize(catalog: Catalog | None = None) -> list[str]:
     return [join_function(m.name, f.name) for m, f in catalog.functions() if f.customize]
 
 
-_ITEM_MEMO: dict[tuple[str, str], tuple[str, Optional[str]] | UnknownName] = {}  # bundled catalog only
-
-
 def resolve_customize_item(function: Function, item: object, catalog: Catalog | None = None) -> tuple[str, Optional[str]]:
     """(canonical item, rename notice) for an item of ``function``'s Customize list; raises :class:`UnknownName`."""
     bundled = catalog is None or catalog is load_catalog()
-    key = (function.identifier, str(item))
-    hit = _ITEM_MEMO.get(key) if bundled else None
-    if isinstance(hit, UnknownName):
-        raise UnknownName(hit.message, hit.fix)
-    if hit is not None:
-        return hit
-    try:
-        found = _resolve_item(function, item, catalog or load_catalog())
-    except UnknownName as e:
-        if bundled and len(_ITEM_MEMO) < 4096:
-            _ITEM_MEMO[key] = e
-        raise
-    if bundled and len(_ITEM_MEMO) < 4096:
-        _ITEM_MEMO[key] = found
-    return found
+    return _memoized(("item", function.identifier, str(item)), bundled,
+                     lambda: _resolve_item(function, item, catalog or load_catalog()))
 
 
 def _resolve_item(function: Function, item: object, catalog: Catalog) -> tuple[str, Optional[str]]:

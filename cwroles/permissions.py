@@ -150,6 +150,20 @@ def resolve_text(text: Any, where: Where, catalog: Catalog, problems: list[Probl
     return r
 
 
+def _named_row(raw: Mapping[str, Any], keys: Iterable[str], where: Where, catalog: Catalog, what: str,
+               problems: list[Problem]) -> Optional[tuple[Any, str, Where]]:
+    """The unknown keys, the module and function of a row ({module, function, …}): (resolved row or None,
+    "Module › Function" label, location labelled with it), or None when module or function is missing."""
+    problems += unknown_keys(raw, keys, where)
+    missing = [k for k in ("module", "function") if raw.get(k) is None or not str(raw.get(k)).strip()]
+    if missing:
+        problems.append(where.problem(f"missing {' and '.join(missing)}", what))
+        return None
+    r = resolve(raw["module"], raw["function"], where, catalog, problems)
+    label = r.where if r else join_function(str(raw["module"]).strip(), str(raw["function"]).strip())
+    return r, label, where.labelled(label)
+
+
 # ---- grants -----------------------------------------------------------------------------------------
 GRANT_KEYS = ("module", "function", *LEVEL_NAMES, "waiver")
 
@@ -192,15 +206,12 @@ def parse_grant(raw: Any, where: Where, catalog: Catalog | None = None, *, carri
         return None, [where.problem(f"must be a mapping with module, function and levels, got {raw!r}",
                                     "write {module: …, function: …, inquire: All}")]
     carried = tuple(carried)
-    problems = unknown_keys(raw, (*GRANT_KEYS, *carried), where)
-    missing = [k for k in ("module", "function") if raw.get(k) is None or not str(raw.get(k)).strip()]
-    if missing:
-        problems.append(where.problem(f"missing {' and '.join(missing)}",
-                                      "a grant names a module and a function, e.g. module: Finance, function: Invoicing"))
+    problems: list[Problem] = []
+    named = _named_row(raw, (*GRANT_KEYS, *carried), where, catalog,
+                       "a grant names a module and a function, e.g. module: Finance, function: Invoicing", problems)
+    if named is None:
         return None, problems
-    r = resolve(raw["module"], raw["function"], where, catalog, problems)
-    label = r.where if r else join_function(str(raw["module"]).strip(), str(raw["function"]).strip())
-    here = where.labelled(label)
+    r, label, here = named
     given: dict[LevelName, Level] = {}
     for n in LEVEL_NAMES:
         if raw.get(n) is None:
@@ -329,15 +340,12 @@ def parse_stack_waiver(raw: Any, where: Where, catalog: Catalog | None = None,
             f"must be a mapping with module, function, level (optional), justification, approved_by and expires; "
             f"got {raw!r}", "write {module: …, function: …, level: delete, justification: …, approved_by: …, "
                             "expires: YYYY-MM-DD}")]
-    problems = unknown_keys(raw, STACK_WAIVER_KEYS, where)
-    missing = [k for k in ("module", "function") if raw.get(k) is None or not str(raw.get(k)).strip()]
-    if missing:
-        problems.append(where.problem(f"missing {' and '.join(missing)}",
-                                      "a waiver names the module and function it accepts"))
+    problems: list[Problem] = []
+    named = _named_row(raw, STACK_WAIVER_KEYS, where, catalog, "a waiver names the module and function it accepts",
+                       problems)
+    if named is None:
         return None, problems
-    r = resolve(raw["module"], raw["function"], where, catalog, problems)
-    label = r.where if r else join_function(str(raw["module"]).strip(), str(raw["function"]).strip())
-    here = where.labelled(label)
+    r, _, here = named
     level: Optional[LevelName] = None
     if raw.get("level") not in (None, ""):
         try:
