@@ -121,3 +121,12 @@ def test_a_requirement_that_is_not_one_fails_check():
     assert [f.property for f in failures] == ["requirement"]
     assert failures[0].reason.startswith("requirement is not a vendor requirement")
     assert set(RolePermissionsArgs.model_fields) >= {"requirement", "widening"}
+
+
+def test_state_written_before_requirement_and_widening_existed_plans_no_change():
+    """Existing stacks' state has no requirement/widening keys and grants without origin: same code, no update."""
+    olds = {k: v for k, v in _outs(INQUIRE).items() if k not in ("requirement", "widening")}
+    news = P.check({k: v for k, v in olds.items() if k not in ("live", "pending", "drift", "customize_status")},
+                   {**BASE, "grants": INQUIRE}).inputs
+    assert news["widening"] == {"cells": [], "features_added": []}
+    assert P.diff("12", olds, news).changes is False
