@@ -10,7 +10,7 @@ import typer
 import yaml
 from rich.markup import escape
 
-from cwroles.manifest import load_manifest, manifest_names
+from cwroles.manifest import Integrations, manifest_names
 
 from ._common import console, fail, print_commands, split_csv
 
@@ -19,7 +19,7 @@ _TENANT_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
 
 def stack_config(
     tenant: str = typer.Option(..., help="Short tenant name (lower case, digits, '-'); the stack is <tenant>-<integration>."),
-    integration: str = typer.Option(..., help="Vendor integration: " + ", ".join(manifest_names())),
+    integration: str = typer.Option(..., help="Vendor integration: " + ", ".join(manifest_names()) + ", or one in integrations/"),
     site: str = typer.Option(..., help="ConnectWise API host, e.g. api-na.myconnectwise.net"),
     company_id: str = typer.Option(..., "--company-id", help="The company id you log in with"),
     client_id: Optional[str] = typer.Option(None, "--client-id", help="clientId from developer.connectwise.com"),
@@ -34,11 +34,13 @@ def stack_config(
     directory: Path = typer.Option(Path("."), "--dir", help="Where Pulumi.yaml lives (the repository root)"),
 ) -> None:
     """Write Pulumi.<tenant>-<integration>.yaml: one stack per tenant and integration (no secrets in it)."""
-    from cwroles.stacks.program import StackConfigError, build_plan, read_settings
+    from cwroles.stacks.program import StackConfigError, build_plan, manifest_for, read_settings
 
-    if integration not in manifest_names():
-        fail(f"--integration {integration!r} is not an integration cwroles knows; choose one of: {', '.join(manifest_names())}")
-    known = {f.name for f in load_manifest(integration).features}
+    integrations = Integrations.discover(directory)  # built-in and the project's own (integrations/)
+    found = integrations.get(integration)
+    if found is None or found.manifest is None:
+        fail(f"--integration {integration!r} is not an integration cwroles knows; choose one of: {', '.join(integrations.names())}")
+    known = {f.name for f in found.manifest.features}
     unknown = [f for f in split_csv(features) if f not in known]
     if unknown:
         fail(f"--features: {integration} has no feature {', '.join(map(repr, unknown))}; "
@@ -63,8 +65,8 @@ def stack_config(
         if value:
             stack_keys[key] = value
     try:  # the same checks `pulumi up` makes, now rather than later
-        settings = read_settings(stack_keys)
-        plan = build_plan(load_manifest(settings.integration), settings)
+        settings = read_settings(stack_keys, integrations)
+        plan = build_plan(manifest_for(settings, integrations), settings)
     except StackConfigError as e:
         fail(str(e))
 

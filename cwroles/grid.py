@@ -14,6 +14,8 @@ from typing import Iterable, Mapping, Optional
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from .catalog import LEVEL_NAMES, Catalog, CatalogError, LevelName, load_catalog
+from .dates import Date
+from .names import UnknownName, join_function, resolve_function, split_function
 
 
 class Level(str, Enum):
@@ -42,7 +44,7 @@ class Waiver(BaseModel):
     model_config = ConfigDict(extra="forbid")
     justification: str
     approved_by: str
-    expires: dt.date
+    expires: Date
 
     def valid_on(self, day: dt.date) -> bool:
         return day <= self.expires
@@ -68,7 +70,7 @@ class Grant(BaseModel):
 
     @property
     def where(self) -> str:
-        return f"{self.module} › {self.function}"
+        return join_function(self.module, self.function)
 
 
 FunctionKey = tuple[str, str]  # (module name, function name), catalog spelling
@@ -91,11 +93,12 @@ def desired_grid(grants: Iterable[Grant], catalog: Catalog | None = None) -> Gri
     problems: list[str] = []
     for g in grants:
         try:
-            m, f = catalog.function(g.module, g.function)
-        except CatalogError as e:
+            r = resolve_function(g.module, g.function, catalog)
+        except UnknownName as e:
             problems.append(str(e))
             continue
-        key = (m.name, f.name)
+        m, f = r.module, r.function
+        key = r.key
         if key in seen:
             problems.append(
                 f"duplicate grant for {m.name} › {f.name} (as {seen[key]!r} and {g.where!r}); merge them into one"
@@ -141,7 +144,7 @@ class Change(BaseModel):
 
     @property
     def where(self) -> str:
-        return f"{self.module} › {self.function} › {self.level.title()}"
+        return join_function(self.module, self.function, self.level)
 
     def __str__(self) -> str:
         was = self.live.value if self.live is not None else "missing"
@@ -170,14 +173,14 @@ def grid_to_json(grid: Grid) -> dict[str, dict[str, str]]:
     for (m, f), levels in sorted(grid.items()):
         granted = {n: lv.value for n, lv in levels.items() if lv is not Level.NONE}
         if granted:
-            out[f"{m} › {f}"] = granted
+            out[join_function(m, f)] = granted
     return out
 
 
 def grid_from_json(data: Mapping[str, Mapping[str, str]]) -> Grid:
     grid: Grid = {}
     for where, levels in data.items():
-        m, f = where.split(" › ", 1)
+        m, f = split_function(where)
         cell = _none_levels()
         for n, v in levels.items():
             cell[n] = Level.parse(v)  # type: ignore[index]

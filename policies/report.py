@@ -214,15 +214,24 @@ def markdown(results: Results, title: str = "cwroles policy report") -> str:
         lines.append(f"<sub>{len(results.checked)} resources checked by "
                      + ", ".join(f"{p}@{v}" if v else p for p, v in sorted(results.packs.items())) + "</sub>")
     lines.append("")
-    open_ = [v for v in results.violations if v.level != "waived"]
-    if open_:
-        lines += ["### Violations by resource", ""]
+    # Findings by tier: what blocks the pull request, then what the reviewer reads (a policy's tier is its
+    # enforcement level, which the pack config can raise), each by resource.
+    mandatory_urns = {v.urn for v in mand}
+    for level, heading in (("mandatory", "### ❌ Mandatory: block this pull request"),
+                           ("advisory", "### ⚠️ Advisory: for the reviewer (a pack config can make a policy "
+                                        "mandatory, see docs/policies.md)")):
+        tier = [v for v in results.violations if v.level == level]
+        if not tier:
+            continue
+        lines += [heading, ""]
         groups: dict[str, list[Violation]] = {}
-        for v in sorted(open_, key=_order):
+        for v in sorted(tier, key=_order):
             groups.setdefault(v.urn, []).append(v)
-        for urn, vs in sorted(groups.items(), key=lambda kv: (min(_order(v)[0] for v in kv[1]), kv[0])):
-            nm = sum(v.level == "mandatory" for v in vs)
-            badge = f"❌ {nm} mandatory" if nm else "⚠️ advisory only"
+        for urn, vs in sorted(groups.items()):
+            if level == "mandatory":
+                badge = f"❌ {len(vs)} mandatory"
+            else:
+                badge = f"⚠️ {len(vs)} advisory" if urn in mandatory_urns else "⚠️ advisory only"
             lines += [f"#### `{resource_label(urn)}` — {badge}", f"<sub>{urn or 'stack-level'}</sub>", ""]
             for v in vs:
                 icon = "❌" if v.level == "mandatory" else "⚠️"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 
 from pulumi.dynamic import CheckFailure, ConfigureRequest, ResourceProvider
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
+
+from cwroles.permissions import text_problem
+from cwroles.problems import Problem
 
 from . import _config
 from ._client import Client
@@ -35,20 +38,18 @@ def clean(props: dict[str, Any]) -> dict[str, Any]:
 
 
 def check_name(props: dict[str, Any], key: str, what: str, max_len: int, failures: list[CheckFailure], required: bool = True) -> None:
+    """Text within ConnectWise's length limit (the rule is the core's: cwroles.permissions.text_problem)."""
     v = props.get(key)
     if is_unknown(v):
         return
-    if v is None or (isinstance(v, str) and not v.strip()):
-        if required:
-            failures.append(CheckFailure(key, f"{what} is required"))
-        return
-    if not isinstance(v, str):
-        failures.append(CheckFailure(key, f"{what} must be text, got {type(v).__name__}"))
-        return
-    if len(v) > max_len:
-        failures.append(
-            CheckFailure(key, f"{what} {v!r} is {len(v)} characters; ConnectWise allows at most {max_len}. Shorten it.")
-        )
+    problem = text_problem(v, what, max_len, required)
+    if problem:
+        failures.append(CheckFailure(key, "; ".join(x for x in problem if x)))
+
+
+def add_problems(problems: Iterable[Problem], failures: list[CheckFailure], prop: str) -> None:
+    """The core's problems as check failures on ``prop`` (notices are not failures)."""
+    failures.extend(CheckFailure(prop, str(p)) for p in problems if p.is_error)
 
 
 def check_id(props: dict[str, Any], key: str, what: str, failures: list[CheckFailure], required: bool = False) -> None:

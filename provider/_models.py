@@ -42,7 +42,7 @@ class Reference(CWModel):
 
 class SecurityRole(CWModel):
     id: Optional[int] = None
-    name: str = Field(max_length=30)
+    name: str  # the 30-character limit is checked on inputs (cwroles.permissions), not on what ConnectWise returns
     role_type: Optional[str] = None
     admin_flag: Optional[bool] = None
     inactive_flag: Optional[bool] = None

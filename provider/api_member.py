@@ -12,53 +12,79 @@ from typing import Any, Optional
 
 import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_snake
+
+from cwroles.permissions import EMAIL_MAX, MEMBER_IDENTIFIER_MAX, MEMBER_NAME_MAX, member_identifier_problem
 
 from ._client import Client
-from ._common import BaseProvider, as_int, check_id, check_name, clean, has_unknown, is_unknown
+from ._common import BaseProvider, check_id, check_name, clean, has_unknown, is_unknown
 from ._errors import InvalidObject, NotFound, ObjectExists
 from ._models import ApiMember as MemberModel
 
-__all__ = ["ApiMember", "ApiMemberProvider", "patch_operations"]
+__all__ = ["ApiMember", "ApiMemberProvider", "ApiMemberArgs", "ApiMemberState", "patch_operations"]
 
-IDENTIFIER_MAX = 15
-NAME_MAX = 30
-EMAIL_MAX = 250
+IDENTIFIER_MAX = MEMBER_IDENTIFIER_MAX
+NAME_MAX = MEMBER_NAME_MAX
 
-# input name → (API field, is a {"id": N} reference)
+
+# ---- schema: the inputs and the outputs (their names are part of every stack's state) -------------
+def _api(name: str, ref: bool = False) -> Any:
+    """A writable field: its name in ConnectWise's API, and whether it is a {"id": N} reference."""
+    return Field(default=None, json_schema_extra={"api": name, "ref": ref})
+
+
+class ApiMemberArgs(BaseModel):
+    """Inputs. Optional references left unset mean "tenant default, not managed": never diffed or patched."""
+
+    model_config = ConfigDict(extra="ignore")
+    identifier: str  # UI "Member ID"; a new identifier replaces the member
+    name: Optional[str] = _api("name")
+    role_id: Optional[int] = _api("securityRole", ref=True)
+    email_address: Optional[str] = _api("emailAddress")
+    notes: Optional[str] = _api("notes")
+    time_zone_id: Optional[int] = _api("timeZone", ref=True)
+    structure_level_id: Optional[int] = _api("structureLevel", ref=True)
+    security_location_id: Optional[int] = _api("securityLocation", ref=True)
+    default_location_id: Optional[int] = _api("defaultLocation", ref=True)
+    default_department_id: Optional[int] = _api("defaultDepartment", ref=True)
+
+
+class ApiMemberState(ApiMemberArgs):
+    """Outputs: the member as ConnectWise holds it."""
+
+    member_id: int
+    inactive: bool = False
+
+    @classmethod
+    def from_api(cls, m: MemberModel) -> "ApiMemberState":
+        values: dict[str, Any] = {"member_id": m.id, "identifier": m.identifier, "inactive": bool(m.inactive_flag)}
+        for key, (api, is_ref) in FIELDS.items():
+            v = getattr(m, to_snake(api))
+            values[key] = (v.id if v is not None else None) if is_ref else v
+        return cls(**values)
+
+    def outputs(self) -> dict[str, Any]:
+        return {"member_id": self.member_id, "identifier": self.identifier,
+                **{k: getattr(self, k) for k in FIELDS}, "inactive": self.inactive}
+
+    def inputs(self) -> dict[str, Any]:
+        """What an import declares: the live member as the code."""
+        return {"identifier": self.identifier, **{k: getattr(self, k) for k in FIELDS}}
+
+
+# input name → (API field, is a {"id": N} reference), from the schema above
 FIELDS: dict[str, tuple[str, bool]] = {
-    "name": ("name", False),
-    "role_id": ("securityRole", True),
-    "email_address": ("emailAddress", False),
-    "notes": ("notes", False),
-    "time_zone_id": ("timeZone", True),
-    "structure_level_id": ("structureLevel", True),
-    "security_location_id": ("securityLocation", True),
-    "default_location_id": ("defaultLocation", True),
-    "default_department_id": ("defaultDepartment", True),
+    k: (f.json_schema_extra["api"], f.json_schema_extra["ref"])  # type: ignore[index]
+    for k, f in ApiMemberArgs.model_fields.items() if f.json_schema_extra
 }
-# Inputs left unset mean "tenant default / not managed": never diffed, never patched.
+_REFS = [k for k, (_api_name, is_ref) in FIELDS.items() if is_ref]
 _OPTIONAL = {k for k in FIELDS if k not in ("name", "role_id")}
 _DEFAULT_SKIP = {"id", "_info", "identifier", "name", "inactiveFlag", "inactiveDate", "securityRole", "emailAddress", "notes"}
 
 
 def _outs(m: MemberModel) -> dict[str, Any]:
-    def ref(r: Any) -> Optional[int]:
-        return r.id if r is not None else None
-
-    return {
-        "member_id": m.id,
-        "identifier": m.identifier,
-        "name": m.name,
-        "role_id": ref(m.security_role),
-        "email_address": m.email_address,
-        "notes": m.notes,
-        "time_zone_id": ref(m.time_zone),
-        "structure_level_id": ref(m.structure_level),
-        "security_location_id": ref(m.security_location),
-        "default_location_id": ref(m.default_location),
-        "default_department_id": ref(m.default_department),
-        "inactive": bool(m.inactive_flag),
-    }
+    return ApiMemberState.from_api(m).outputs()
 
 
 def _value(key: str, v: Any) -> Any:
@@ -89,15 +115,17 @@ def patch_operations(olds: dict[str, Any], news: dict[str, Any], reactivate: boo
 class ApiMemberProvider(BaseProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures: list[CheckFailure] = []
-        check_name(news, "identifier", "identifier (UI \u201cMember ID\u201d)", IDENTIFIER_MAX, failures)
         ident = news.get("identifier")
-        if isinstance(ident, str) and not is_unknown(ident) and any(ch.isspace() for ch in ident):
-            failures.append(CheckFailure("identifier", f"identifier {ident!r} must not contain spaces"))
+        if not is_unknown(ident):
+            problem = member_identifier_problem(ident, "identifier (UI \u201cMember ID\u201d)")
+            if problem:
+                failures.append(CheckFailure("identifier", "; ".join(problem)))
         check_name(news, "name", "name (UI \u201cMember Name\u201d)", NAME_MAX, failures)
         check_name(news, "email_address", "email_address", EMAIL_MAX, failures, required=False)
         check_id(news, "role_id", "role_id (the SecurityRole's role_id)", failures, required=True)
-        for k in ("time_zone_id", "structure_level_id", "security_location_id", "default_location_id", "default_department_id"):
-            check_id(news, k, k, failures)
+        for k in _REFS:
+            if k != "role_id":
+                check_id(news, k, k, failures)
         inputs = dict(news)
         if not failures:
             for k, (_api, is_ref) in FIELDS.items():
@@ -149,10 +177,9 @@ class ApiMemberProvider(BaseProvider):
             member = self.client().get_api_member(int(id_))
         except NotFound:
             return ReadResult("", {})
-        outs = _outs(member)
+        state = ApiMemberState.from_api(member)
         imported = not clean(props).get("identifier")
-        inputs = {k: outs[k] for k in ("identifier", *FIELDS)} if imported else None
-        return ReadResult(str(member.id), outs, inputs)
+        return ReadResult(str(member.id), state.outputs(), state.inputs() if imported else None)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         ident = news.get("identifier")
@@ -219,22 +246,6 @@ class ApiMember(Resource, module="connectwise", name="ApiMember"):
         default_department_id: Optional[pulumi.Input[int]] = None,
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
-        super().__init__(
-            ApiMemberProvider(),
-            resource_name,
-            {
-                "identifier": identifier,
-                "name": name,
-                "role_id": role_id,
-                "email_address": email_address,
-                "notes": notes,
-                "time_zone_id": time_zone_id,
-                "structure_level_id": structure_level_id,
-                "security_location_id": security_location_id,
-                "default_location_id": default_location_id,
-                "default_department_id": default_department_id,
-                "member_id": None,
-                "inactive": None,
-            },
-            opts,
-        )
+        inputs = {k: v for k, v in locals().items() if k in ApiMemberArgs.model_fields}
+        outputs = {k: None for k in ApiMemberState.model_fields if k not in ApiMemberArgs.model_fields}
+        super().__init__(ApiMemberProvider(), resource_name, {**inputs, **outputs}, opts)

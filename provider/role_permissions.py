@@ -10,40 +10,71 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, ClassVar, Mapping, Optional
 
 import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
+from pydantic import BaseModel, ConfigDict
 
 from cwroles.catalog import LEVEL_NAMES, CatalogError, load_catalog, normalize
 from cwroles.grid import (
     Change,
-    GrantError,
-    Grant,
     Grid,
     Level,
-    Waiver,
-    desired_grid,
     diff_grids,
     grid_from_json,
     grid_to_json,
     live_grid,
     render_checklist,
 )
+from cwroles.manifest import Requirement
+from cwroles.names import join_function, split_function
+from cwroles.permissions import (MEMBER_IDENTIFIER_MAX, ROLE_NAME_MAX, grant_json, grid_of, parse_customize_list,
+                                 parse_grant_list)
+from cwroles.problems import Where
 
 from ._client import Client
-from ._common import BaseProvider, check_id, check_name, clean, has_unknown, is_unknown
+from ._common import BaseProvider, add_problems, check_id, check_name, clean, has_unknown, is_unknown
 from ._errors import ConnectWiseError, NotFound
 
-__all__ = ["RolePermissions", "RolePermissionsProvider", "RoleOutOfSync", "read_live_grid", "DEFAULT_CHECKLIST_DIR"]
+__all__ = ["RolePermissions", "RolePermissionsProvider", "RoleOutOfSync", "read_live_grid", "DEFAULT_CHECKLIST_DIR",
+           "RolePermissionsArgs", "RolePermissionsState"]
 
 DEFAULT_CHECKLIST_DIR = ".cwroles/checklists"
-_CARRIED_GRANT_KEYS = ("reason", "source", "feature")  # manifest metadata, kept for the policy pack
-_GRANT_KEYS = {"module", "function", *LEVEL_NAMES, "waiver", *_CARRIED_GRANT_KEYS}
-_INPUT_KEYS = (
-    "role_id", "role_name", "grants", "customize", "integration", "features", "waivers", "checklist_dir",
-    "member_identifier",
-)
+_CARRIED_GRANT_KEYS = ("reason", "source", "feature", "origin")  # metadata kept for the policy pack
+
+
+# ---- schema: the inputs and the outputs (their names are part of every stack's state) -------------
+class RolePermissionsArgs(BaseModel):
+    """Inputs. The grid, the allow-lists, the role and where checklists go are what the resource verifies;
+    integration, features, waivers, requirement and widening are for the policy pack only."""
+
+    model_config = ConfigDict(extra="ignore")
+    role_id: int
+    role_name: Optional[str] = None
+    grants: list[dict[str, Any]] = []  # normalised by check: catalog names, every level spelled out
+    customize: Optional[dict[str, list[str]]] = None  # "Module › Function" → allow-list items
+    integration: Optional[str] = None
+    features: Optional[list[str]] = None
+    waivers: Optional[list[dict[str, Any]]] = None  # stack config cwroles:waivers
+    checklist_dir: Optional[str] = None
+    member_identifier: Optional[str] = None  # API member whose view verifies the allow-lists
+    requirement: Optional[dict[str, Any]] = None  # a project manifest's requirement (the pack's ceiling)
+    widening: Optional[dict[str, Any]] = None  # set by check: cells widened since the last update
+
+    VERIFIED: ClassVar[tuple[str, ...]] = ("role_name", "customize", "checklist_dir", "member_identifier")  # + role_id, grid
+
+
+class RolePermissionsState(RolePermissionsArgs):
+    """Outputs: the inputs, and what ConnectWise holds."""
+
+    live: dict[str, dict[str, str]] = {}  # the grid read from ConnectWise (granted cells)
+    pending: list[str] = []  # cells still to set by hand
+    drift: list[str] = []  # cells changed in ConnectWise since the last read
+    customize_status: Optional[str] = None
+
+
+_INPUT_KEYS = tuple(RolePermissionsArgs.model_fields)
 
 
 class RoleOutOfSync(Exception):
@@ -55,83 +86,11 @@ class RoleOutOfSync(Exception):
         self.checklist = checklist
 
 
-# ---- validation / normalisation ------------------------------------------------------------
+# ---- validation / normalisation (the rules are the core's: cwroles.permissions) ---------------------
 
 
-def _split_function(key: str) -> tuple[str, str]:
-    parts = re.split(r"\s*(?:›|>)\s*", key.strip(), maxsplit=1)
-    if len(parts) != 2 or not all(parts):
-        raise CatalogError(f"{key!r} is not \"Module › Function\" (e.g. \"System › Table Setup\")")
-    return parts[0], parts[1]
-
-
-def _normalize_grant(i: int, g: Any, failures: list[CheckFailure]) -> Optional[tuple[Grant, dict[str, Any]]]:
-    label = f"grants[{i}]"
-    if not isinstance(g, dict):
-        failures.append(CheckFailure("grants", f"{label} must be a mapping with module, function and levels, got {g!r}"))
-        return None
-    where = f"{g.get('module')} › {g.get('function')}"
-    unknown_keys = sorted(set(g) - _GRANT_KEYS)
-    if unknown_keys:
-        failures.append(
-            CheckFailure("grants", f"{label} ({where}): unknown key(s) {unknown_keys}; use module, function, add, edit, delete, inquire, waiver")
-        )
-        return None
-    if not g.get("module") or not g.get("function"):
-        failures.append(CheckFailure("grants", f"{label}: module and function are both required"))
-        return None
-    levels: dict[str, Level] = {}
-    for n in LEVEL_NAMES:
-        try:
-            levels[n] = Level.parse(g.get(n))
-        except ValueError:
-            failures.append(CheckFailure("grants", f"{label} ({where}): invalid {n.title()} level {g.get(n)!r}; use None, My or All"))
-            return None
-    waiver = None
-    if g.get("waiver") is not None:
-        try:
-            waiver = Waiver.model_validate(g["waiver"])
-        except Exception as e:  # pydantic ValidationError: summarise without a traceback
-            failures.append(
-                CheckFailure(
-                    "grants",
-                    f"{label} ({where}): waiver needs justification, approved_by and expires (YYYY-MM-DD): {_short(e)}",
-                )
-            )
-            return None
-    grant = Grant(module=str(g["module"]), function=str(g["function"]), waiver=waiver, **levels)
-    cat = load_catalog()
-    try:
-        m, f = cat.function(grant.module, grant.function)
-    except CatalogError as e:
-        failures.append(CheckFailure("grants", f"{label}: {e}"))
-        return None
-    try:
-        desired_grid([grant], cat)
-    except GrantError as e:
-        failures.append(CheckFailure("grants", f"{label}: {e}"))
-        return None
-    out: dict[str, Any] = {"module": m.name, "function": f.name, **{n: lv.value for n, lv in levels.items()}}
-    if waiver is not None:
-        out["waiver"] = {
-            "justification": waiver.justification,
-            "approved_by": waiver.approved_by,
-            "expires": waiver.expires.isoformat(),
-        }
-    for k in _CARRIED_GRANT_KEYS:
-        if g.get(k) is not None:
-            out[k] = g[k]
-    return grant.model_copy(update={"module": m.name, "function": f.name}), out
-
-
-def _short(e: Exception) -> str:
-    errs = getattr(e, "errors", None)
-    if callable(errs):
-        try:
-            return "; ".join(f"{'.'.join(str(p) for p in x['loc'])}: {x['msg']}" for x in errs())
-        except Exception:
-            pass
-    return str(e).splitlines()[0]
+def _grant_rows(grants: Any):
+    return parse_grant_list(grants, Where(path=("grants",)), carried=_CARRIED_GRANT_KEYS, skip=has_unknown)
 
 
 def _check_grants(grants: Any, failures: list[CheckFailure]) -> Any:
@@ -139,31 +98,11 @@ def _check_grants(grants: Any, failures: list[CheckFailure]) -> Any:
         return []
     if is_unknown(grants):
         return grants
+    rows, problems = _grant_rows(grants)
+    add_problems(problems, failures, "grants")
     if not isinstance(grants, list):
-        failures.append(CheckFailure("grants", f"grants must be a list of grants, got {type(grants).__name__}"))
         return grants
-    normalized: list[Any] = []
-    seen: dict[tuple[str, str], int] = {}
-    for i, g in enumerate(grants):
-        if has_unknown(g):
-            normalized.append(g)
-            continue
-        r = _normalize_grant(i, g, failures)
-        if r is None:
-            normalized.append(g)
-            continue
-        grant, out = r
-        key = (grant.module, grant.function)
-        if key in seen:
-            failures.append(
-                CheckFailure(
-                    "grants",
-                    f"grants[{i}]: duplicate grant for {grant.module} › {grant.function} (also grants[{seen[key]}]); merge them into one",
-                )
-            )
-        seen.setdefault(key, i)
-        normalized.append(out)
-    return normalized
+    return [grant_json(r, meta=_CARRIED_GRANT_KEYS) if r is not None else g for r, g in zip(rows, grants)]
 
 
 def _check_customize(customize: Any, failures: list[CheckFailure]) -> Any:
@@ -172,47 +111,61 @@ def _check_customize(customize: Any, failures: list[CheckFailure]) -> Any:
     if not isinstance(customize, dict):
         failures.append(CheckFailure("customize", "customize must map \"Module › Function\" to a list of allow-list items"))
         return customize
-    cat = load_catalog()
     out: dict[str, Any] = {}
     for key, items in customize.items():
         if has_unknown(items):
             out[key] = items
             continue
-        try:
-            module, function = _split_function(key)
-            m, f = cat.function(module, function)
-        except CatalogError as e:
-            failures.append(CheckFailure("customize", f"customize[{key!r}]: {e}"))
-            continue
-        if f.customize is None:
-            with_lists = ", ".join(f"{mm.name} › {ff.name}" for mm, ff in cat.functions() if ff.customize)
-            failures.append(CheckFailure("customize", f"{m.name} › {f.name} has no Customize list; functions with one: {with_lists}"))
-            continue
-        if not isinstance(items, list) or not all(isinstance(x, str) for x in items):
-            failures.append(CheckFailure("customize", f"customize[{key!r}] must be a list of item names"))
-            continue
-        canon: list[str] = []
-        for item in items:
-            try:
-                c = cat.customize_item(f, item)
-            except CatalogError as e:
-                failures.append(CheckFailure("customize", f"{m.name} › {f.name} › Customize: {e}"))
-                continue
-            if c not in canon:
-                canon.append(c)
-        out[f"{m.name} › {f.name}"] = canon
+        fn, canon, problems = parse_customize_list(key, items, Where(path=("customize", str(key))))
+        add_problems(problems, failures, "customize")
+        if fn is not None:
+            out[fn] = [*out.get(fn, []), *(c for c in canon if c not in out.get(fn, []))]
     return out
+
+
+def _check_requirement(requirement: Any, failures: list[CheckFailure]) -> None:
+    if requirement is None or has_unknown(requirement):
+        return
+    try:
+        Requirement.model_validate(requirement)
+    except Exception as e:  # noqa: BLE001 - pydantic's message, first line only: never a traceback
+        failures.append(CheckFailure("requirement", f"requirement is not a vendor requirement: {str(e).splitlines()[0]}"))
+
+
+def _granted(grants: Any) -> tuple[Grid, dict[tuple[str, str], Optional[str]]]:
+    """Granted cells of known grants, and each grant's origin (a stack config entry, or None)."""
+    rows, _ = _grant_rows(grants if isinstance(grants, list) else [])
+    return ({r.key: r.levels for r in rows if r is not None},
+            {r.key: r.meta.get("origin") for r in rows if r is not None})
+
+
+def _widening(olds: Mapping[str, Any], news: Mapping[str, Any]) -> Optional[dict[str, Any]]:
+    """Cells the new grants raise above the last update's, and features switched on since; None for a new
+    role (no previous inputs). The policy pack says which file widened the role."""
+    if not olds or "grants" not in olds or has_unknown(news.get("grants")) or has_unknown(news.get("features")):
+        return None
+    before, _ = _granted(olds.get("grants"))
+    after, origins = _granted(news.get("grants"))
+    cells = []
+    for key, levels in after.items():
+        was = before.get(key) or {n: Level.NONE for n in LEVEL_NAMES}
+        for n in LEVEL_NAMES:
+            if levels[n].rank > was[n].rank:
+                cell = {"module": key[0], "function": key[1], "level": n, "was": was[n].value, "now": levels[n].value}
+                if origins.get(key):
+                    cell["origin"] = origins[key]
+                cells.append(cell)
+    old_features = olds.get("features") if isinstance(olds.get("features"), list) else []
+    new_features = news.get("features") if isinstance(news.get("features"), list) else []
+    return {"cells": cells, "features_added": sorted(set(new_features) - set(old_features))}
 
 
 # ---- grids ---------------------------------------------------------------------------------
 
 
 def _desired(props: Mapping[str, Any]) -> Grid:
-    grants = [
-        Grant.model_validate({k: v for k, v in g.items() if k not in _CARRIED_GRANT_KEYS})
-        for g in (props.get("grants") or [])
-    ]
-    return desired_grid(grants)
+    rows, _ = _grant_rows(props.get("grants") or [])
+    return grid_of(r for r in rows if r is not None)
 
 
 def _full(grid: Grid) -> Grid:
@@ -284,7 +237,7 @@ def _verify_customize(client: Client, role_id: int, props: Mapping[str, Any]) ->
     cat = load_catalog()
     discrepancies: dict[str, dict[str, list[str]]] = {}
     for key, wanted in customize.items():
-        module, function = _split_function(key)
+        module, function = split_function(key)
         _m, f = cat.function(module, function)
         cid = f.customize.identifier if f.customize else None
 
@@ -308,6 +261,13 @@ def _verify_customize(client: Client, role_id: int, props: Mapping[str, Any]) ->
 # ---- the provider --------------------------------------------------------------------------
 
 
+def _same_form(key: str, value: Any) -> Any:
+    """A verified input in the form diff compares: allow-lists as sets per function, "" as None."""
+    if key == "customize":
+        return {k: sorted(v) for k, v in (value or {}).items() if v} if isinstance(value, dict) else value
+    return value or None
+
+
 def _checklist_path(props: Mapping[str, Any], role_name: str) -> Path:
     base = Path(props.get("checklist_dir") or DEFAULT_CHECKLIST_DIR)
     if not base.is_absolute():
@@ -321,13 +281,15 @@ class RolePermissionsProvider(BaseProvider):
         failures: list[CheckFailure] = []
         inputs = dict(news)
         check_id(news, "role_id", "role_id (the SecurityRole's role_id)", failures, required=True)
-        check_name(news, "role_name", "role_name (UI \u201cRole ID\u201d)", 30, failures)
-        check_name(news, "member_identifier", "member_identifier", 15, failures, required=False)
+        check_name(news, "role_name", "role_name (UI \u201cRole ID\u201d)", ROLE_NAME_MAX, failures)
+        check_name(news, "member_identifier", "member_identifier", MEMBER_IDENTIFIER_MAX, failures, required=False)
         inputs["grants"] = _check_grants(news.get("grants"), failures)
         inputs["customize"] = _check_customize(news.get("customize"), failures)
         feats = news.get("features")
         if feats is not None and not is_unknown(feats) and not isinstance(feats, list):
             failures.append(CheckFailure("features", "features must be a list of feature names"))
+        _check_requirement(news.get("requirement"), failures)
+        inputs["widening"] = None if failures else _widening(_olds, inputs)
         if not is_unknown(news.get("role_id")) and news.get("role_id") is not None and not failures:
             inputs["role_id"] = int(news["role_id"])
         return CheckResult(inputs, failures)
@@ -391,10 +353,8 @@ class RolePermissionsProvider(BaseProvider):
             return ReadResult("", {})
         imported = "grants" not in props
         if imported:  # adopting: describe what ConnectWise has as the inputs
-            props = {
-                "role_id": role_id, "role_name": role.name, "grants": _grants_from_grid(live), "customize": None,
-                "integration": None, "features": None, "waivers": None, "checklist_dir": None, "member_identifier": None,
-            }
+            props = {**{k: None for k in _INPUT_KEYS}, "role_id": role_id, "role_name": role.name,
+                     "grants": _grants_from_grid(live)}
         before = grid_from_json(props.get("live") or {}) if "live" in props else live
         pending = [str(c) for c in diff_grids(_desired(props), live)]
         outs = {
@@ -412,8 +372,12 @@ class RolePermissionsProvider(BaseProvider):
         new_role = news.get("role_id")
         if is_unknown(new_role) or (olds.get("role_id") is not None and int(new_role) != int(olds["role_id"])):
             return DiffResult(changes=True, replaces=["role_id"])
-        changed = [k for k in _INPUT_KEYS if k != "role_id" and (has_unknown(news.get(k)) or news.get(k) != olds.get(k))]
-        if changed:
+        # Only what the resource verifies counts: the grid (not how grants are spelled or annotated), the
+        # allow-lists, the role name, the checklist folder and the verifying member. Pack-only inputs
+        # (integration, features, waivers, requirement, widening) change no setting in ConnectWise.
+        changed = [k for k in RolePermissionsArgs.VERIFIED
+                   if has_unknown(news.get(k)) or _same_form(k, news.get(k)) != _same_form(k, olds.get(k))]
+        if changed or has_unknown(news.get("grants")) or _desired(news) != _desired(olds):
             return DiffResult(changes=True, replaces=[])
         # Same code: does ConnectWise (as last read) still match it? Drift → an update, which re-verifies.
         live = _full(grid_from_json(olds.get("live") or {}))
@@ -433,6 +397,7 @@ class RolePermissions(Resource, module="connectwise", name="RolePermissions"):
     cannot write settings, ``pulumi up`` fails with a checklist until an admin has set them.
     Outputs: ``live`` (the grid read from ConnectWise), ``pending`` (cells still to set),
     ``drift`` (cells changed in ConnectWise since the last read), ``customize_status``.
+    ``requirement`` (a project manifest's vendor requirement) is for the policy pack only.
     """
 
     live: pulumi.Output[dict]
@@ -455,26 +420,12 @@ class RolePermissions(Resource, module="connectwise", name="RolePermissions"):
         checklist_dir: Optional[pulumi.Input[str]] = None,
         member_identifier: Optional[pulumi.Input[str]] = None,
         opts: Optional[pulumi.ResourceOptions] = None,
+        requirement: Optional[pulumi.Input[dict]] = None,
     ) -> None:
-        super().__init__(
-            RolePermissionsProvider(),
-            resource_name,
-            {
-                "role_id": role_id,
-                "role_name": role_name,
-                "grants": grants,
-                "customize": customize,
-                "integration": integration,
-                "features": features,
-                "waivers": waivers,
-                "checklist_dir": checklist_dir,
-                "member_identifier": member_identifier,
-                "live": None,
-                "pending": None,
-                "drift": None,
-                "customize_status": None,
-            },
-            opts,
-        )
+        inputs = {k: v for k, v in locals().items() if k in RolePermissionsArgs.model_fields}
+        outputs = {k: None for k in RolePermissionsState.model_fields if k not in RolePermissionsArgs.model_fields}
+        if requirement is None:
+            del inputs["requirement"]  # built-in integrations: the pack reads the installed manifest
+        super().__init__(RolePermissionsProvider(), resource_name, {**inputs, **outputs}, opts)
 
 

@@ -10,31 +10,68 @@ from typing import Any, Optional
 
 import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource
+from pydantic import BaseModel, ConfigDict
+
+from cwroles.permissions import ROLE_NAME_MAX, ROLE_TYPE_MAX
 
 from ._common import BaseProvider, check_name, clean, is_unknown
 from ._errors import NotFound, ObjectExists
 from ._models import SecurityRole as RoleModel
 
-__all__ = ["SecurityRole", "SecurityRoleProvider"]
+__all__ = ["SecurityRole", "SecurityRoleProvider", "SecurityRoleArgs", "SecurityRoleState"]
 
-ROLE_NAME_MAX = 30
-_FIELDS = ("name", "role_type", "admin_flag")
+
+# ---- schema: the inputs and the outputs (their names are part of every stack's state) -------------
+class SecurityRoleArgs(BaseModel):
+    """Inputs. A role cannot be updated through the API, so every one of them replaces it."""
+
+    model_config = ConfigDict(extra="ignore")
+    name: str
+    role_type: Optional[str] = None
+    admin_flag: bool = False
+
+    @classmethod
+    def diffable(cls, props: dict[str, Any]) -> dict[str, Any]:
+        """The inputs as compared by diff: an unset role_type is None, admin_flag a bool (unknowns kept)."""
+        out = {}
+        for k in cls.model_fields:
+            v = props.get(k)
+            if not is_unknown(v):
+                v = bool(v) if k == "admin_flag" else (v or None)
+            out[k] = v
+        return out
+
+
+class SecurityRoleState(SecurityRoleArgs):
+    """Outputs: the inputs as ConnectWise holds them, plus the role's id."""
+
+    role_id: int
+
+    @classmethod
+    def from_api(cls, role: RoleModel) -> "SecurityRoleState":
+        return cls(role_id=role.id, name=role.name, role_type=role.role_type or None,
+                   admin_flag=bool(role.admin_flag))
+
+    def outputs(self) -> dict[str, Any]:
+        return {"role_id": self.role_id, **SecurityRoleArgs.model_validate(self.model_dump()).model_dump()}
+
+    def inputs(self) -> dict[str, Any]:
+        """What an import declares: the live role as the code."""
+        return SecurityRoleArgs.model_validate(self.model_dump()).model_dump()
+
+
+_FIELDS = tuple(SecurityRoleArgs.model_fields)
 
 
 def _outs(role: RoleModel) -> dict[str, Any]:
-    return {
-        "role_id": role.id,
-        "name": role.name,
-        "role_type": role.role_type or None,
-        "admin_flag": bool(role.admin_flag),
-    }
+    return SecurityRoleState.from_api(role).outputs()
 
 
 class SecurityRoleProvider(BaseProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures: list = []
         check_name(news, "name", "security role name (UI \u201cRole ID\u201d)", ROLE_NAME_MAX, failures)
-        check_name(news, "role_type", "role_type", 30, failures, required=False)
+        check_name(news, "role_type", "role_type", ROLE_TYPE_MAX, failures, required=False)
         af = news.get("admin_flag")
         if af is not None and not is_unknown(af) and not isinstance(af, bool):
             failures.append(CheckFailure("admin_flag", f"admin_flag must be true or false, got {af!r}"))
@@ -68,22 +105,13 @@ class SecurityRoleProvider(BaseProvider):
             role = self.client().get_security_role(int(id_))
         except NotFound:
             return ReadResult("", {})  # deleted outside Pulumi: refresh drops it, the next up recreates it
-        outs = _outs(role)
+        state = SecurityRoleState.from_api(role)
         # Inputs mirror the live role so an import (or a refresh) compares like with like.
-        inputs = {k: outs[k] for k in _FIELDS}
-        return ReadResult(str(role.id), outs, inputs if not clean(props).get("name") else None)
+        return ReadResult(str(role.id), state.outputs(), state.inputs() if not clean(props).get("name") else None)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        replaces = []
-        for k in _FIELDS:
-            new = news.get(k)
-            old = olds.get(k)
-            if k == "admin_flag":
-                new, old = (new if is_unknown(new) else bool(new)), bool(old)
-            if k == "role_type":
-                new, old = (new or None), (old or None)
-            if is_unknown(new) or new != old:
-                replaces.append(k)
+        old, new = SecurityRoleArgs.diffable(olds), SecurityRoleArgs.diffable(news)
+        replaces = [k for k in _FIELDS if is_unknown(new[k]) or new[k] != old[k]]
         if not replaces:
             return DiffResult(changes=False, replaces=[])
         # Same name: the old role must go first (names are unique). New name: create first.
@@ -120,10 +148,7 @@ class SecurityRole(Resource, module="connectwise", name="SecurityRole"):
         opts: Optional[pulumi.ResourceOptions] = None,
         adopt_existing: bool = False,
     ) -> None:
-        super().__init__(
-            SecurityRoleProvider(),
-            resource_name,
-            {"name": name, "role_type": role_type, "admin_flag": admin_flag, "role_id": None,
-             "adopt_existing": adopt_existing},
-            opts,
-        )
+        inputs = {k: v for k, v in locals().items() if k in SecurityRoleArgs.model_fields}
+        outputs = {k: None for k in SecurityRoleState.model_fields if k not in SecurityRoleArgs.model_fields}
+        super().__init__(SecurityRoleProvider(), resource_name,
+                         {**inputs, **outputs, "adopt_existing": adopt_existing}, opts)

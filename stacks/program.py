@@ -1,27 +1,33 @@
 """The stack program: stack config + vendor manifest → security role, its permissions, an API member.
 
 Everything that decides *what* to create is pure (``read_settings`` and ``build_plan``) and is tested
-without the Pulumi engine; ``main()`` only reads config, calls them and declares the resources.
+without the Pulumi engine; ``main()`` only reads config, calls them and declares the resources. The
+parsing itself (grants, levels, waivers, allow-lists, names, limits) is the core's
+(``cwroles.permissions``); this module only says which stack config key each value came from.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import os
 import json
-import re
-from pathlib import Path
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Mapping, Optional
 
-from cwroles.catalog import LEVEL_NAMES, Catalog, CatalogError, load_catalog
-from cwroles.grid import GrantError, Level, desired_grid
-from cwroles.manifest import Manifest, load_manifest, manifest_names
+from cwroles.catalog import LEVEL_NAMES, Catalog, load_catalog
+from cwroles.grid import Level, Waiver
+from cwroles.manifest import Integrations, Manifest, ManifestFile, find_project_root
+from cwroles.names import join_function
+from cwroles.permissions import (email_problem, grant_json, member_identifier_problem, member_name_problem,
+                                 parse_customize, parse_customize_list, parse_grant, parse_stack_waivers,
+                                 role_name_problem, waiver_json)
+from cwroles.problems import LineIndex, Problem, Where
 
 NAMESPACE = "cwroles"
 # Stack config keys this program reads (without the "cwroles:" namespace).
 CONFIG_KEYS = (
     "integration",
+    "manifest",
     "features",
     "roleName",
     "apiMemberIdentifier",
@@ -32,15 +38,41 @@ CONFIG_KEYS = (
     "extraCustomize",
 )
 
-ROLE_NAME_MAX = 30
-IDENTIFIER_MAX = 15
-MEMBER_NAME_MAX = 30
-_IDENTIFIER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
 
 class StackConfigError(ValueError):
-    """Stack configuration an MSP admin must fix; the message says what, where and how."""
+    """Stack configuration an MSP admin must fix; the message says what, where and how (every problem)."""
+
+    def __init__(self, message: str, problems: list[Problem] | None = None) -> None:
+        super().__init__(message)
+        self.problems = list(problems or [])
+
+    @classmethod
+    def of(cls, problems: list[Problem]) -> "StackConfigError":
+        return cls("\n".join(str(p) for p in problems), problems)
+
+
+@dataclass(frozen=True)
+class ConfigSource:
+    """Where the stack config was read from, for messages: ``Pulumi.<stack>.yaml`` and its lines."""
+
+    file: Optional[str] = None
+    lines: Optional[LineIndex] = None
+
+    def where(self, key: str) -> Where:
+        return Where(self.file, (key,), f"{NAMESPACE}:", self.lines, offset=("config",))
+
+    @property
+    def name(self) -> str:
+        return self.file or "stack config"
+
+    @classmethod
+    def of_stack(cls, stack: str, root: Optional[Path] = None) -> "ConfigSource":
+        name = f"Pulumi.{stack}.yaml"
+        path = (root or Path.cwd()) / name
+        try:
+            return cls(name, LineIndex.from_yaml(path.read_text(encoding="utf-8")))
+        except OSError:
+            return cls(name)
 
 
 @dataclass(frozen=True)
@@ -54,6 +86,7 @@ class StackSettings:
     waivers: tuple[Mapping[str, Any], ...] = ()
     extra_grants: tuple[Mapping[str, Any], ...] = ()
     extra_customize: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+    manifest: Optional[str] = None  # cwroles:manifest, a path relative to the project
 
 
 @dataclass(frozen=True)
@@ -70,6 +103,7 @@ class Plan:
     member_args: dict[str, Any]  # everything but role_id
     next_step: str
     features: list[str] = field(default_factory=list)
+    notices: list[Problem] = field(default_factory=list)  # renamed spellings and the like: shown, not fatal
 
 
 # ---- config ---------------------------------------------------------------------------------------
@@ -77,25 +111,26 @@ def _set_hint(key: str, example: str) -> str:
     return f"`pulumi config set {NAMESPACE}:{key} {example}`"
 
 
-def _parse_list(key: str, value: Any) -> list[Any]:
+def _parse_list(key: str, value: Any, where: Where, problems: list[Problem]) -> list[Any]:
     """A list from stack config: YAML list, JSON text, or a comma-separated string."""
     if value is None or value == "":
         return []
     if isinstance(value, str):
         text = value.strip()
-        if text.startswith("["):
-            try:
-                value = json.loads(text)
-            except json.JSONDecodeError as e:
-                raise StackConfigError(f"{NAMESPACE}:{key} is not a valid list ({e.msg}); write it as a YAML list in the stack file") from None
-        else:
+        if not text.startswith("["):
             return [p.strip() for p in text.split(",") if p.strip()]
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as e:
+            problems.append(where.problem(f"not a valid list ({e.msg})", "write it as a YAML list in the stack file"))
+            return []
     if not isinstance(value, list):
-        raise StackConfigError(f"{NAMESPACE}:{key} must be a list, got {type(value).__name__}")
+        problems.append(where.problem(f"must be a list, got {type(value).__name__}", "write it as a YAML list"))
+        return []
     return value
 
 
-def _parse_mapping(key: str, value: Any) -> dict[str, Any]:
+def _parse_mapping(value: Any, where: Where, problems: list[Problem]) -> dict[str, Any]:
     """A mapping from stack config: YAML mapping or JSON object text."""
     if value is None or value == "":
         return {}
@@ -103,259 +138,141 @@ def _parse_mapping(key: str, value: Any) -> dict[str, Any]:
         try:
             value = json.loads(value)
         except json.JSONDecodeError as e:
-            raise StackConfigError(f"{NAMESPACE}:{key} is not a valid mapping ({e.msg}); write it as a YAML mapping in the stack file") from None
+            problems.append(where.problem(f"not a valid mapping ({e.msg})",
+                                          "write it as a YAML mapping in the stack file"))
+            return {}
     if not isinstance(value, Mapping):
-        raise StackConfigError(f"{NAMESPACE}:{key} must be a mapping, got {type(value).__name__}")
+        problems.append(where.problem(f"must be a mapping, got {type(value).__name__}",
+                                      "write it as a YAML mapping in the stack file"))
+        return {}
     return dict(value)
 
 
-def _optional_text(raw: Mapping[str, Any], key: str) -> Optional[str]:
+def _optional_text(raw: Mapping[str, Any], key: str, where: Where, problems: list[Problem]) -> Optional[str]:
     v = raw.get(key)
     if v is None:
         return None
     if not isinstance(v, str):
-        raise StackConfigError(f"{NAMESPACE}:{key} must be text, got {v!r}")
+        problems.append(where.problem(f"must be text, got {v!r}", "quote it"))
+        return None
     return v.strip() or None
 
 
-def read_settings(raw: Mapping[str, Any]) -> StackSettings:
+def read_settings(raw: Mapping[str, Any], integrations: Integrations | None = None,
+                  source: ConfigSource | None = None) -> StackSettings:
     """Validate raw stack config values (``{"integration": "mobius", "features": "[...]", ...}``)."""
+    source = source or ConfigSource()
     unknown = set(raw) - set(CONFIG_KEYS)
     if unknown:
-        raise StackConfigError(
-            f"unknown stack config key(s) {', '.join(f'{NAMESPACE}:{k}' for k in sorted(unknown))}; "
-            f"this program reads: {', '.join(f'{NAMESPACE}:{k}' for k in CONFIG_KEYS)}"
-        )
-    names = manifest_names()
+        raise StackConfigError.of([Problem(
+            f"unknown stack config key(s) {', '.join(f'{NAMESPACE}:{k}' for k in sorted(unknown))}",
+            f"this program reads: {', '.join(f'{NAMESPACE}:{k}' for k in CONFIG_KEYS)}", source.file)])
+    integrations = integrations or Integrations.discover()
+    problems: list[Problem] = []
+    manifest = _optional_text(raw, "manifest", source.where("manifest"), problems)
     integration = str(raw.get("integration") or "").strip()
-    if not integration:
-        raise StackConfigError(
-            f"{NAMESPACE}:integration is not set; choose one of: {', '.join(names)} "
-            f"(e.g. {_set_hint('integration', names[0] if names else '<name>')})"
-        )
-    if integration not in names:
-        raise StackConfigError(
-            f"{NAMESPACE}:integration is {integration!r}, which cwroles does not know; choose one of: {', '.join(names)}"
-        )
-    features = []
-    for f in _parse_list("features", raw.get("features")):
+    names = integrations.names()
+    if manifest:
+        f = integrations.by_path(manifest)
+        declared = f.integration if f is not None and f.manifest is not None else None
+        if f is not None and declared and integration and integration != declared:
+            problems.append(source.where("integration").problem(
+                f"is {integration!r} but {NAMESPACE}:manifest {manifest} declares integration {declared!r}",
+                f"set {NAMESPACE}:integration to {declared!r} or remove it"))
+        integration = integration or declared or ""
+    elif not integration:
+        problems.append(Problem(  # no file: the key is not in it
+            f"{NAMESPACE}:integration is not set", f"choose one of: {', '.join(names)} "
+            f"(e.g. {_set_hint('integration', names[0] if names else '<name>')}), or name your own manifest with "
+            f"{NAMESPACE}:manifest"))
+    elif integrations.get(integration) is None:  # a broken manifest of that name is reported by manifest_for
+        problems.append(Problem(
+            f"{NAMESPACE}:integration is {integration!r}, which cwroles does not know",
+            f"choose one of: {', '.join(names)}; or add integrations/{integration}.yaml beside Pulumi.yaml "
+            "(`cwroles manifest new`)", source.file))
+    features: list[str] = []
+    fw = source.where("features")
+    for i, f in enumerate(_parse_list("features", raw.get("features"), fw, problems)):
         if not isinstance(f, str) or not f.strip():
-            raise StackConfigError(f"{NAMESPACE}:features must list feature names, got {f!r}")
-        if f.strip() not in features:
+            problems.append(fw.index(i).problem(f"must list feature names, got {f!r}", "e.g. [time-entries]"))
+        elif f.strip() not in features:
             features.append(f.strip())
-    waivers = _parse_list("waivers", raw.get("waivers"))
-    for i, w in enumerate(waivers):
-        if not isinstance(w, Mapping):
-            raise StackConfigError(
-                f"{NAMESPACE}:waivers[{i}] must be a mapping with module, function, level (optional), "
-                f"justification, approved_by and expires; got {w!r}"
-            )
-    extra_grants = _parse_list("extraGrants", raw.get("extraGrants"))
-    for i, g in enumerate(extra_grants):
-        if not isinstance(g, Mapping):
-            raise StackConfigError(
-                f"{NAMESPACE}:extraGrants[{i}] must be a mapping with module, function, add, edit, delete, inquire "
-                f"(levels None, My or All) and optionally waiver; got {g!r}"
-            )
-    extra_customize = []
-    for fn, items in _parse_mapping("extraCustomize", raw.get("extraCustomize")).items():
-        if isinstance(items, str):
-            items = [items]
-        if not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
-            raise StackConfigError(
-                f"{NAMESPACE}:extraCustomize[{fn!r}] must be a list of names (e.g. ['Service / Service Board']), got {items!r}"
-            )
-        extra_customize.append((str(fn), tuple(items)))
-    return StackSettings(
+    waivers = _parse_list("waivers", raw.get("waivers"), source.where("waivers"), problems)
+    extra_grants = _parse_list("extraGrants", raw.get("extraGrants"), source.where("extraGrants"), problems)
+    extra_customize = _parse_mapping(raw.get("extraCustomize"), source.where("extraCustomize"), problems)
+    settings = StackSettings(
         integration=integration,
         features=tuple(features),
-        role_name=_optional_text(raw, "roleName"),
-        api_member_identifier=_optional_text(raw, "apiMemberIdentifier"),
-        api_member_name=_optional_text(raw, "apiMemberName"),
-        api_member_email=_optional_text(raw, "apiMemberEmail"),
+        role_name=_optional_text(raw, "roleName", source.where("roleName"), problems),
+        api_member_identifier=_optional_text(raw, "apiMemberIdentifier", source.where("apiMemberIdentifier"), problems),
+        api_member_name=_optional_text(raw, "apiMemberName", source.where("apiMemberName"), problems),
+        api_member_email=_optional_text(raw, "apiMemberEmail", source.where("apiMemberEmail"), problems),
         waivers=tuple(waivers),
         extra_grants=tuple(extra_grants),
-        extra_customize=tuple(extra_customize),
+        extra_customize=tuple((str(k), tuple(v) if isinstance(v, list) else (v,)) for k, v in extra_customize.items()),
+        manifest=manifest,
     )
+    if problems:
+        raise StackConfigError.of(problems)
+    return settings
 
 
 # ---- plan -----------------------------------------------------------------------------------------
-def _waiver_json(w) -> dict[str, str]:
-    return {"justification": w.justification, "approved_by": w.approved_by, "expires": w.expires.isoformat()}
+@dataclass
+class _Entry:
+    """One function of the role while the plan is built."""
+
+    module: str
+    function: str
+    levels: dict[str, Level]
+    waiver: Optional[Waiver] = None  # covers the whole grant
+    origin: Optional[str] = None  # the stack config entry that changed it
 
 
-def _config_waivers(
-    settings: StackSettings, granted: dict[tuple[str, str], dict[str, Level]], catalog: Catalog
-) -> list[dict[str, str]]:
-    out: list[dict[str, str]] = []
-    required = ("module", "function", "justification", "approved_by", "expires")
-    for i, w in enumerate(settings.waivers):
-        where = f"{NAMESPACE}:waivers[{i}]"
-        extra = set(w) - {*required, "level"}
-        if extra:
-            raise StackConfigError(f"{where}: unknown field(s) {sorted(extra)}; allowed: {', '.join(required)}, level")
-        missing = [k for k in required if not str(w.get(k) or "").strip()]
-        if missing:
-            raise StackConfigError(f"{where}: missing {', '.join(missing)}; a waiver needs {', '.join(required)}")
-        try:
-            m, f = catalog.function(str(w["module"]), str(w["function"]))
-        except CatalogError as e:
-            raise StackConfigError(f"{where}: {e}") from None
-        key = (m.name, f.name)
-        if key not in granted:
-            raise StackConfigError(
-                f"{where}: {m.name} › {f.name} is not granted by this stack, so there is nothing to waive; "
-                "remove the waiver or enable the feature that grants it"
-            )
-        entry = {"module": m.name, "function": f.name}
-        level = w.get("level")
-        if level is not None:
-            lv = str(level).strip().lower()
-            if lv not in LEVEL_NAMES:
-                raise StackConfigError(f"{where} ({m.name} › {f.name}): level {level!r} is not one of {', '.join(LEVEL_NAMES)}")
-            if granted[key][lv] is Level.NONE:
-                raise StackConfigError(
-                    f"{where}: {m.name} › {f.name} › {lv.title()} is not granted by this stack; nothing to waive"
-                )
-            entry["level"] = lv
-        expires = w["expires"]
-        if isinstance(expires, dt.datetime):
-            expires = expires.date()
-        if not isinstance(expires, dt.date):
-            try:
-                expires = dt.date.fromisoformat(str(expires).strip())
-            except ValueError:
-                raise StackConfigError(f"{where} ({m.name} › {f.name}): expires {w['expires']!r} is not a date like 2027-11-22") from None
-        entry.update(justification=str(w["justification"]).strip(), approved_by=str(w["approved_by"]).strip(),
-                     expires=expires.isoformat())
-        out.append(entry)
-    return out
-
-
-_GRANT_KEYS = ("module", "function", *LEVEL_NAMES, "waiver")
-_WAIVER_KEYS = ("justification", "approved_by", "expires")
-
-
-def _date(where: str, value: Any) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise StackConfigError(f"{where}: expires {value!r} is not a date like 2027-11-22") from None
-
-
-def _grant_waiver(where: str, w: Any) -> dict[str, str]:
-    """A waiver written on an extra grant: {justification, approved_by, expires}."""
-    if not isinstance(w, Mapping):
-        raise StackConfigError(f"{where}: waiver must be a mapping with {', '.join(_WAIVER_KEYS)}; got {w!r}")
-    extra = set(w) - set(_WAIVER_KEYS)
-    if extra:
-        raise StackConfigError(f"{where}: waiver has unknown field(s) {sorted(extra)}; allowed: {', '.join(_WAIVER_KEYS)}")
-    missing = [k for k in _WAIVER_KEYS if not str(w.get(k) or "").strip()]
-    if missing:
-        raise StackConfigError(f"{where}: waiver is missing {', '.join(missing)}; a waiver needs {', '.join(_WAIVER_KEYS)}")
-    return {"justification": str(w["justification"]).strip(), "approved_by": str(w["approved_by"]).strip(),
-            "expires": _date(f"{where}: waiver", w["expires"]).isoformat()}
-
-
-def _merge_extra_grants(
-    settings: StackSettings, merged: dict[tuple[str, str], dict[str, Any]], catalog: Catalog
-) -> list[dict[str, str]]:
+def _merge_extra_grants(settings: StackSettings, entries: dict[tuple[str, str], _Entry], scoped: list[dict[str, str]],
+                        source: ConfigSource, catalog: Catalog, problems: list[Problem]) -> None:
     """Apply ``cwroles:extraGrants`` to the manifest's grants (in place).
 
     Same function as a manifest grant: the levels given replace the manifest's levels, levels not given
     stay. New function: appended, levels not given are None. A vendor waiver on a manifest grant covers
     only what the vendor asked for: when an extra grant changes any level of that grant, the vendor
-    waiver is kept for the unchanged levels only (returned as level-scoped stack waivers), so a widened
+    waiver is kept for the unchanged levels only (level-scoped stack waivers in ``scoped``), so a widened
     level is never waived by the vendor's approval. A ``waiver`` on the extra grant covers the whole grant.
     """
-    moved: list[dict[str, str]] = []
-    seen: dict[tuple[str, str], int] = {}
-    for i, g in enumerate(settings.extra_grants):
-        where = f"{NAMESPACE}:extraGrants[{i}]"
-        extra = set(g) - set(_GRANT_KEYS)
-        if extra:
-            raise StackConfigError(f"{where}: unknown field(s) {sorted(extra)}; allowed: {', '.join(_GRANT_KEYS)}")
-        missing = [k for k in ("module", "function") if not str(g.get(k) or "").strip()]
-        if missing:
-            raise StackConfigError(f"{where}: missing {', '.join(missing)}; an extra grant names a module and a function")
-        try:
-            m, f = catalog.function(str(g["module"]), str(g["function"]))
-        except CatalogError as e:
-            raise StackConfigError(f"{where}: {e}") from None
-        key = (m.name, f.name)
-        here = f"{where} ({m.name} › {f.name})"
-        if key in seen:
-            raise StackConfigError(
-                f"{here}: {m.name} › {f.name} is already in {NAMESPACE}:extraGrants[{seen[key]}]; merge them into one entry"
-            )
-        seen[key] = i
-        given: dict[str, Level] = {}
-        for n in LEVEL_NAMES:
-            if g.get(n) is None:
-                continue
-            try:
-                lv = Level.parse(g[n])
-            except ValueError:
-                raise StackConfigError(f"{here}: {n} {g[n]!r} is not a level; use None, My or All") from None
-            if lv is not Level.NONE and n not in f.levels:
-                applies = ", ".join(x.title() for x in f.levels) or "none"
-                raise StackConfigError(
-                    f"{here}: the {n.title()} level does not apply to {m.name} › {f.name} (its levels: {applies})"
-                )
-            given[n] = lv
-        if not given:
-            raise StackConfigError(f"{here}: names no level; give add, edit, delete and/or inquire as None, My or All")
-        waiver = _grant_waiver(here, g["waiver"]) if g.get("waiver") is not None else None
-        entry = merged.get(key)
-        if entry is None:
-            if all(lv is Level.NONE for lv in given.values()):
-                raise StackConfigError(
-                    f"{here}: every level is None and the vendor manifest does not grant {m.name} › {f.name}; remove the entry"
-                )
-            levels = {n: given.get(n, Level.NONE) for n in LEVEL_NAMES}
-            merged[key] = {"module": m.name, "function": f.name, "levels": levels, "waiver": waiver}
+    seen: dict[tuple[str, str], Where] = {}
+    base = source.where("extraGrants")
+    for i, raw in enumerate(settings.extra_grants):
+        where = base.index(i)
+        row, p = parse_grant(raw, where, catalog)
+        problems += p
+        if row is None:
             continue
-        before = dict(entry["levels"])
-        entry["levels"] = {n: given.get(n, before[n]) for n in LEVEL_NAMES}
-        vendor = entry["waiver"]
-        if vendor is not None and entry["levels"] != before:
-            moved += [
-                {"module": m.name, "function": f.name, "level": n, **vendor}
-                for n in LEVEL_NAMES
-                if entry["levels"][n] is not Level.NONE and entry["levels"][n] == before[n]
-            ]
-            entry["waiver"] = None
-        if waiver is not None:
-            entry["waiver"] = waiver
-    return moved
-
-
-def _merge_extra_customize(settings: StackSettings, customize: dict[str, list[str]], catalog: Catalog) -> None:
-    """Apply ``cwroles:extraCustomize`` ({"System › Table Setup": [items]}) to the allow-lists (in place)."""
-    for fn, items in settings.extra_customize:
-        where = f"{NAMESPACE}:extraCustomize[{fn!r}]"
-        parts = [p.strip() for p in fn.split("›")]
-        if len(parts) != 2 or not all(parts):
-            raise StackConfigError(f"{where}: name the function as 'Module › Function', e.g. 'System › Table Setup'")
-        try:
-            m, f = catalog.function(*parts)
-        except CatalogError as e:
-            raise StackConfigError(f"{where}: {e}") from None
-        if f.customize is None:
-            raise StackConfigError(f"{where}: {m.name} › {f.name} has no Customize list in ConnectWise PSA")
-        key = f"{m.name} › {f.name}"
-        customize.setdefault(key, [])
-        for item in items:
-            try:
-                canon = catalog.customize_item(f, item)
-            except CatalogError as e:
-                raise StackConfigError(f"{where}: {e}") from None
-            if canon not in customize[key]:
-                customize[key].append(canon)
+        here = row.where
+        if row.key in seen:
+            problems.append(here.problem(f"{row.label} is already in {seen[row.key].field}", "merge them into one entry"))
+            continue
+        seen[row.key] = here
+        if not row.given:
+            problems.append(here.problem("names no level", "give add, edit, delete and/or inquire as None, My or All"))
+            continue
+        origin = f"{source.file} › {where.field}" if source.file else f"stack config {where.field}"
+        entry = entries.get(row.key)
+        if entry is None:
+            if not row.granted():
+                problems.append(here.problem(f"every level is None and the vendor manifest does not grant {row.label}",
+                                             "remove the entry"))
+                continue
+            entries[row.key] = _Entry(row.module, row.function, dict(row.levels), row.waiver, origin)
+            continue
+        before = dict(entry.levels)
+        entry.levels = {n: row.given.get(n, before[n]) for n in LEVEL_NAMES}
+        entry.origin = origin
+        if entry.waiver is not None and entry.levels != before:
+            scoped += [{"module": row.module, "function": row.function, "level": n, **waiver_json(entry.waiver)}
+                       for n in LEVEL_NAMES if entry.levels[n] is not Level.NONE and entry.levels[n] == before[n]]
+            entry.waiver = None
+        if row.waiver is not None:
+            entry.waiver = row.waiver
 
 
 def next_step_text(identifier: str, vendor: str) -> str:
@@ -366,74 +283,81 @@ def next_step_text(identifier: str, vendor: str) -> str:
     )
 
 
-def build_plan(manifest: Manifest, settings: StackSettings, catalog: Catalog | None = None) -> Plan:
+def build_plan(manifest: Manifest, settings: StackSettings, catalog: Catalog | None = None,
+               source: ConfigSource | None = None) -> Plan:
     """The resource arguments for ``settings`` (pure: no engine, no network)."""
     catalog = catalog or load_catalog()
+    source = source or ConfigSource()
+    problems: list[Problem] = []
     integration = manifest.integration
     enabled = set(settings.features) | manifest.default_features()
-    try:
-        manifest.check_features(enabled)
-    except ValueError:
-        known = ", ".join(f.name for f in manifest.features) or "none (leave cwroles:features empty)"
-        bad = sorted(enabled - {f.name for f in manifest.features})
-        raise StackConfigError(
-            f"{NAMESPACE}:features: {manifest.title} has no feature {', '.join(map(repr, bad))}; "
-            f"its features are: {known}"
-        ) from None
+    bad = sorted(enabled - {f.name for f in manifest.features})
+    if bad:
+        known = ", ".join(f.name for f in manifest.features) or f"none (leave {NAMESPACE}:features empty)"
+        raise StackConfigError.of([source.where("features").problem(
+            f"{manifest.title} has no feature {', '.join(map(repr, bad))}", f"its features are: {known}")])
 
-    grants = manifest.grants_for(enabled)
-    try:
-        desired_grid(grants, catalog)
-    except GrantError as e:  # a manifest bug, not the admin's: still say where
-        raise StackConfigError(f"manifest cwroles/data/integrations/{integration}.yaml: {e}") from None
-    merged: dict[tuple[str, str], dict[str, Any]] = {}
-    for g in grants:
-        m, f = catalog.function(g.module, g.function)
-        merged[(m.name, f.name)] = {
-            "module": m.name, "function": f.name, "levels": g.levels(),
-            "waiver": _waiver_json(g.waiver) if g.waiver is not None else None,
-        }
-    moved_waivers = _merge_extra_grants(settings, merged, catalog)
+    entries: dict[tuple[str, str], _Entry] = {}
+    scoped: list[dict[str, str]] = []
+    for m in manifest.merged(enabled, catalog):
+        entries[m.key] = _Entry(m.module, m.function, dict(m.levels), m.waiver)
+        scoped += [{"module": m.module, "function": m.function, "level": n, **waiver_json(w)}
+                   for n, w in m.scoped_waivers]
+    _merge_extra_grants(settings, entries, scoped, source, catalog, problems)
     grant_args: list[dict[str, Any]] = []
-    granted: dict[tuple[str, str], dict[str, Level]] = {}
-    for key, e in merged.items():
-        levels = e["levels"]
-        granted[key] = levels
-        arg: dict[str, Any] = {"module": e["module"], "function": e["function"],
-                               **{n: levels[n].value for n in LEVEL_NAMES}}
-        if e["waiver"] is not None:
-            arg["waiver"] = e["waiver"]
+    granted = {}
+    for key, e in entries.items():
+        granted[key] = e.levels
+        arg: dict[str, Any] = {"module": e.module, "function": e.function,
+                               **{n: e.levels[n].value for n in LEVEL_NAMES}}
+        if e.waiver is not None:
+            arg["waiver"] = waiver_json(e.waiver)
+        if e.origin is not None:
+            arg["origin"] = e.origin
         grant_args.append(arg)
 
     customize: dict[str, list[str]] = {}
     for fn, items in manifest.customize_for(enabled).items():
-        module, function = (p.strip() for p in fn.split("›"))
-        m, f = catalog.function(module, function)
-        key = f"{m.name} › {f.name}"
+        key, canon, _ = parse_customize_list(fn, items, Where(manifest.path), catalog)
+        if key is not None:
+            customize.setdefault(key, [])
+            customize[key] += [c for c in canon if c not in customize[key]]
+    extra, p = parse_customize({k: list(v) for k, v in settings.extra_customize}, source.where("extraCustomize"),
+                               catalog)
+    problems += p
+    for key, items in extra.items():
         customize.setdefault(key, [])
-        for item in items:
-            canon = catalog.customize_item(f, item)
-            if canon not in customize[key]:
-                customize[key].append(canon)
-    _merge_extra_customize(settings, customize, catalog)
+        customize[key] += [c for c in items if c not in customize[key]]
+
+    waivers, p = parse_stack_waivers(list(settings.waivers), source.where("waivers"), catalog, granted)
+    problems += p
 
     role_name = settings.role_name or manifest.role.name
-    if len(role_name) > ROLE_NAME_MAX:
-        raise StackConfigError(f"{NAMESPACE}:roleName {role_name!r} is longer than ConnectWise allows ({ROLE_NAME_MAX} characters)")
     identifier = settings.api_member_identifier or manifest.api_member.identifier
-    if len(identifier) > IDENTIFIER_MAX or not _IDENTIFIER_RE.match(identifier):
-        raise StackConfigError(
-            f"{NAMESPACE}:apiMemberIdentifier {identifier!r}: an API member identifier is 1-{IDENTIFIER_MAX} letters, "
-            "digits, '.', '_' or '-' with no spaces"
-        )
     member_name = settings.api_member_name or manifest.api_member.name
-    if len(member_name) > MEMBER_NAME_MAX:
-        raise StackConfigError(f"{NAMESPACE}:apiMemberName {member_name!r} is longer than {MEMBER_NAME_MAX} characters")
-    email = settings.api_member_email
-    if email is not None and not _EMAIL_RE.match(email):
-        raise StackConfigError(f"{NAMESPACE}:apiMemberEmail {email!r} is not an email address")
+    for key, value, check, what in (
+            ("roleName", settings.role_name, role_name_problem, "the role name"),
+            ("apiMemberIdentifier", settings.api_member_identifier, member_identifier_problem, "the identifier"),
+            ("apiMemberName", settings.api_member_name, member_name_problem, "the name"),
+            ("apiMemberEmail", settings.api_member_email, email_problem, "the address")):
+        found = check(value, what) if value is not None else None  # the manifest's own values are checked with it
+        if found:
+            problems.append(source.where(key).problem(*found))
+    errors = [x for x in problems if x.is_error]
+    if errors:
+        raise StackConfigError.of(errors)
 
     features = sorted(enabled)
+    permissions_args: dict[str, Any] = {
+        "grants": grant_args,
+        "customize": customize,
+        "integration": integration,
+        "features": features,
+        "waivers": [w.to_json() for w in waivers] + scoped,
+        "member_identifier": identifier,
+    }
+    if not manifest.builtin:  # the pack cannot read the project's files: it gets the ceiling with the role
+        permissions_args["requirement"] = manifest.requirement(catalog).model_dump(mode="json")
     return Plan(
         integration=integration,
         title=manifest.title,
@@ -441,23 +365,39 @@ def build_plan(manifest: Manifest, settings: StackSettings, catalog: Catalog | N
         permissions_resource=f"{integration}-permissions",
         member_resource=f"{integration}-api-member",
         role_args={"name": role_name},
-        permissions_args={
-            "grants": grant_args,
-            "customize": customize,
-            "integration": integration,
-            "features": features,
-            "waivers": _config_waivers(settings, granted, catalog) + moved_waivers,
-            "member_identifier": identifier,
-        },
-        member_args={"identifier": identifier, "name": member_name, "email_address": email},
+        permissions_args=permissions_args,
+        member_args={"identifier": identifier, "name": member_name, "email_address": settings.api_member_email},
         next_step=next_step_text(identifier, manifest.title),
         features=features,
+        notices=[x for x in problems if not x.is_error],
     )
 
 
-def plan_from_config(raw: Mapping[str, Any], catalog: Catalog | None = None) -> Plan:
-    settings = read_settings(raw)
-    return build_plan(load_manifest(settings.integration), settings, catalog)
+def manifest_for(settings: StackSettings, integrations: Integrations, source: ConfigSource | None = None) -> Manifest:
+    """The manifest the settings name; its problems (file, line, field) when it is not usable."""
+    source = source or ConfigSource()
+    f: Optional[ManifestFile] = (integrations.by_path(settings.manifest) if settings.manifest
+                                 else integrations.get(settings.integration))
+    if f is None:
+        where = source.where("manifest" if settings.manifest else "integration")
+        raise StackConfigError.of([where.problem(
+            f"names {settings.manifest or settings.integration!r}, which is not a manifest cwroles can read",
+            "check the path (relative to the folder of Pulumi.yaml)")])
+    if not f.ok:
+        raise StackConfigError.of([Problem(f"the manifest {f.display} has {len(f.errors)} problem(s); fix them "
+                                           f"(`cwroles manifest validate {f.display}`)", "", source.file)] + f.errors)
+    return f.manifest  # type: ignore[return-value]
+
+
+def plan_from_config(raw: Mapping[str, Any], catalog: Catalog | None = None, *, root: Optional[Path] = None,
+                     source: ConfigSource | None = None) -> Plan:
+    """The plan for raw stack config; ``root`` is the project folder whose integrations/ (and the
+    ``cwroles:manifest`` path) hold the user's own manifests (default: built-in manifests only)."""
+    manifest_path = raw.get("manifest") if isinstance(raw.get("manifest"), str) else None
+    integrations = Integrations.discover(root, [manifest_path] if manifest_path else [], stack_files=False,
+                                         catalog=catalog)
+    settings = read_settings(raw, integrations, source)
+    return build_plan(manifest_for(settings, integrations, source), settings, catalog, source)
 
 
 # ---- the Pulumi program ---------------------------------------------------------------------------
@@ -472,9 +412,11 @@ def main() -> None:
     import pulumi
 
     try:
-        plan = plan_from_config(_raw_config())
+        plan = plan_from_config(_raw_config(), root=find_project_root(), source=ConfigSource.of_stack(pulumi.get_stack()))
     except StackConfigError as e:
         raise pulumi.RunError(f"stack {pulumi.get_stack()}: {e}") from None
+    for notice in plan.notices:
+        pulumi.log.info(f"notice: {notice}")
 
     from cwroles.provider import ApiMember, RolePermissions, SecurityRole
 

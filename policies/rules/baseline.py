@@ -1,140 +1,58 @@
-"""The pack's own least-privilege baselines (``policies/baselines/<integration>.yaml``).
+"""The pack's least-privilege ceiling: the vendor's requirement, derived from the integration's manifest.
 
-Each baseline is the vendor's published requirement, transcribed independently of the
-provider's manifests: the pack is the reviewer's ceiling, so widening an integration needs a
-visible change here too.
+One source of truth: a built-in integration's ceiling is its installed manifest
+(``cwroles/data/integrations/<integration>.yaml``); a project's own manifest reaches the pack with the
+role, as the RolePermissions ``requirement`` input the stack program derives from that file (the pack
+cannot read the project's files). Widening an integration is a change to its manifest, reported as such.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
-from typing import Optional
+from typing import Any, Optional
 
-import yaml
-
-from cwroles.catalog import LEVEL_NAMES, load_catalog
-from cwroles.grid import Level
-
-from .model import resolve, split_where
+from cwroles.manifest import Requirement, load_manifest, manifest_names
 
 
-@dataclass(frozen=True)
-class BaselineFunction:
-    module: str
-    function: str
-    levels: dict  # level name -> Level (ceiling)
-    feature: Optional[str]
+def empty_requirement(integration: str = "") -> Requirement:
+    return Requirement(integration=integration or "", title="an empty requirement", manifest="")
 
 
-@dataclass(frozen=True)
-class BaselineCustomize:
-    function: tuple[str, str]
-    items: tuple[str, ...]
-    feature: Optional[str]
-
-
-@dataclass
-class Baseline:
-    integration: str
-    title: str
-    vendor_page: str
-    features: dict[str, str]
-    functions: list[BaselineFunction]
-    customize: list[BaselineCustomize] = field(default_factory=list)
-
-    @property
-    def path(self) -> str:
-        return f"policies/baselines/{self.integration}.yaml"
-
-    def ceiling(self, module: str, function: str, enabled: set[str]) -> tuple[dict, Optional[BaselineFunction]]:
-        """Ceiling levels for a function with the features ``enabled``; also the feature-gated row
-        that would allow it when that feature is off (to explain the violation)."""
-        ceiling = {n: Level.NONE for n in LEVEL_NAMES}
-        gated: Optional[BaselineFunction] = None
-        for bf in self.functions:
-            if (bf.module, bf.function) != (module, function):
-                continue
-            if bf.feature and bf.feature not in enabled:
-                gated = gated or bf
-                continue
-            for n, lv in bf.levels.items():
-                if lv.rank > ceiling[n].rank:
-                    ceiling[n] = lv
-        return ceiling, gated
-
-    def allowed_items(self, function: tuple[str, str], enabled: set[str]) -> tuple[set[str], dict[str, str]]:
-        """Allowed Customize items for ``function``; plus item -> feature for items gated off."""
-        allowed: set[str] = set()
-        gated: dict[str, str] = {}
-        for c in self.customize:
-            if c.function != function:
-                continue
-            if c.feature and c.feature not in enabled:
-                gated.update({i: c.feature for i in c.items})
-            else:
-                allowed.update(c.items)
-        return allowed, gated
-
-
-def empty_baseline(integration: str) -> Baseline:
-    return Baseline(integration or "", "an empty baseline", "", {}, [])
-
-
-def baseline_names() -> list[str]:
-    d = resources.files("cwroles.policies").joinpath("baselines")
-    return sorted(p.name.removesuffix(".yaml") for p in d.iterdir() if p.name.endswith(".yaml"))
+def known_integrations() -> list[str]:
+    return manifest_names()
 
 
 @lru_cache(maxsize=None)
-def load_baseline(integration: str) -> Optional[Baseline]:
-    """The baseline for ``integration`` or None when the pack has none."""
-    if integration not in baseline_names():
+def builtin_requirement(integration: str) -> Optional[Requirement]:
+    """The requirement of a built-in integration, or None."""
+    if integration not in manifest_names():
         return None
-    text = resources.files("cwroles.policies").joinpath(f"baselines/{integration}.yaml").read_text("utf-8")
-    return parse_baseline(yaml.safe_load(text), f"policies/baselines/{integration}.yaml")
+    return load_manifest(integration).requirement()
 
 
-def parse_baseline(data: dict, origin: str) -> Baseline:
-    """Validate a baseline document; every name must resolve in the cwroles catalog."""
-    catalog = load_catalog()
-    features = dict(data.get("features") or {})
-    problems: list[str] = []
-    functions: list[BaselineFunction] = []
-    for row in data.get("functions") or []:
+def requirement_for(integration: Optional[str], carried: Any) -> tuple[Requirement, str]:
+    """The ceiling for a role and, when there is none, why it is empty (said in every finding)."""
+    known = ", ".join(known_integrations())
+    if integration:
+        builtin = builtin_requirement(integration)
+        if builtin is not None:
+            return builtin, ""
+    if isinstance(carried, dict):
         try:
-            module, function = resolve(*split_where(row["function"]))
-        except Exception as e:  # noqa: BLE001 - collected into one readable error
-            problems.append(str(e))
-            continue
-        levels = {}
-        for n in LEVEL_NAMES:
-            try:
-                levels[n] = Level.parse(row.get(n))
-            except ValueError as e:
-                problems.append(f"{module} › {function} › {n}: {e}")
-        feature = row.get("feature")
-        if feature and feature not in features:
-            problems.append(f"{module} › {function}: feature {feature!r} is not declared under features")
-        unknown = set(row) - {"function", "feature", "source", *LEVEL_NAMES}
-        if unknown:
-            problems.append(f"{module} › {function}: unknown keys {sorted(unknown)}")
-        functions.append(BaselineFunction(module, function, levels, feature))
-    customize: list[BaselineCustomize] = []
-    for fn, spec in (data.get("customize") or {}).items():
-        try:
-            module, function = resolve(*split_where(fn))
-            _, f = catalog.function(module, function)
-            items = tuple(catalog.customize_item(f, i) for i in spec.get("items") or [])
-        except Exception as e:  # noqa: BLE001
-            problems.append(str(e))
-            continue
-        feature = spec.get("feature")
-        if feature and feature not in features:
-            problems.append(f"customize {fn}: feature {feature!r} is not declared under features")
-        customize.append(BaselineCustomize((module, function), items, feature))
-    if problems:
-        raise ValueError(f"{origin} is invalid: " + "; ".join(problems))
-    return Baseline(str(data["integration"]), str(data.get("title") or data["integration"]),
-                    str(data.get("vendor_page") or ""), features, functions, customize)
+            req = Requirement.model_validate(carried)
+        except Exception as e:  # noqa: BLE001 - reported, never a traceback
+            return empty_requirement(integration or ""), (
+                f"has a requirement input that is not a vendor requirement ({str(e).splitlines()[0]}), so the pack "
+                "checks it against an empty requirement; let the stack program derive it from the manifest")
+        if integration and req.integration != integration:
+            return empty_requirement(integration), (
+                f"has a requirement for {req.integration!r}, not for its integration {integration!r}, so the pack "
+                "checks it against an empty requirement")
+        return req, ""
+    if not integration:
+        return empty_requirement(""), ("names no integration, so the pack checks it against an empty requirement; "
+                                       f"set integration to one of: {known}, or to a manifest of your project")
+    return empty_requirement(integration), (
+        f"has integration {integration!r}, which has no manifest the pack can read (built-in: {known}; a project's "
+        "own manifest reaches the pack through the stack program), so the pack checks it against an empty "
+        "requirement")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -25,8 +24,13 @@ from pulumi_policy.proxy import (
     UnknownValueError,
 )
 
-from cwroles.catalog import LEVEL_NAMES, CatalogError, load_catalog
+from cwroles.catalog import load_catalog
+from cwroles.dates import parse_date
 from cwroles.grid import Level
+from cwroles.names import join_function, resolve_function, split_function
+from cwroles.permissions import WAIVER_KEYS, parse_grant_list, parse_level_name, parse_waiver
+from cwroles.permissions import resolve as resolve_named
+from cwroles.problems import Problem, Where
 
 SECURITY_ROLE = "pulumi-python:dynamic/connectwise:SecurityRole"
 ROLE_PERMISSIONS = "pulumi-python:dynamic/connectwise:RolePermissions"
@@ -102,10 +106,8 @@ class PolicyConfigError(ValueError):
 
 
 def parse_day(text: Any, what: str) -> dt.date:
-    if isinstance(text, dt.date):
-        return text
     try:
-        return dt.date.fromisoformat(str(text).strip())
+        return parse_date(text)
     except ValueError:
         raise PolicyConfigError(f"{what} is {text!r}, not a date; write it as YYYY-MM-DD") from None
 
@@ -120,24 +122,19 @@ def today(config: Mapping[str, Any]) -> dt.date:
     return dt.date.today()
 
 
-# ---- functions, levels, grants ------------------------------------------------------------------
+# ---- functions, levels, grants (parsed by the core: cwroles.permissions) --------------------------
 def where(module: str, function: str, level: Optional[str] = None) -> str:
-    s = f"{module} › {function}"
-    return f"{s} › {level.title()}" if level else s
+    return join_function(module, function, level)
 
 
 def split_where(text: str) -> tuple[str, str]:
-    """ "Module › Function" (also "Module > Function") -> (module, function)."""
-    parts = re.split(r"\s*(?:›|>)\s*", str(text).strip(), maxsplit=1)
-    if len(parts) != 2 or not all(parts):
-        raise CatalogError(f"{text!r} is not 'Module › Function' (e.g. 'System › Table Setup')")
-    return parts[0], parts[1]
+    """ "Module › Function" (also "Module > Function") -> (module, function); raises ValueError."""
+    return split_function(text)
 
 
 def resolve(module: str, function: str) -> tuple[str, str]:
-    """Catalog spelling of a module function; raises CatalogError with the closest entries."""
-    m, f = load_catalog().function(str(module), str(function))
-    return m.name, f.name
+    """Catalog spelling of a module function; raises ValueError with the closest entries."""
+    return resolve_function(module, function, load_catalog()).key
 
 
 @dataclass
@@ -156,26 +153,18 @@ class WaiverInfo:
         return f"“{self.justification}” (approved by {self.approved_by}, expires {exp}; {self.origin})"
 
 
-def parse_waiver(data: Any, origin: str) -> WaiverInfo:
-    if not isinstance(data, Mapping):
-        return WaiverInfo("", "", None, origin, problem=f"waiver is not an object: {data!r}")
-    just = str(data.get("justification") or "").strip()
-    by = str(data.get("approved_by") or "").strip()
-    problems = []
-    if not just:
-        problems.append("justification is empty")
-    if not by:
-        problems.append("approved_by is empty")
-    expires = None
-    raw = data.get("expires")
-    if raw in (None, ""):
-        problems.append("expires is missing")
-    else:
-        try:
-            expires = parse_day(raw, "expires")
-        except PolicyConfigError as e:
-            problems.append(str(e))
-    return WaiverInfo(just, by, expires, origin, problem="; ".join(problems))
+def waiver_info(raw: Any, where_: Where, origin: str) -> WaiverInfo:
+    """A waiver for the pack: usable, or kept with the reason it cannot be used."""
+    w, problems = parse_waiver(raw, where_)
+    if w is not None:
+        return WaiverInfo(w.justification, w.approved_by, w.expires, origin)
+    data = raw if isinstance(raw, Mapping) else {}
+    try:
+        expires: Optional[dt.date] = parse_date(data.get("expires"))
+    except ValueError:
+        expires = None
+    return WaiverInfo(str(data.get("justification") or "").strip(), str(data.get("approved_by") or "").strip(),
+                      expires, origin, problem="; ".join(p.text() for p in problems))
 
 
 @dataclass
@@ -188,6 +177,7 @@ class GrantCell:
     value: Level
     resolved: bool
     waiver: Optional[WaiverInfo] = None
+    origin: Optional[str] = None  # the stack config entry that set this grant (cwroles:extraGrants[i])
 
     @property
     def where(self) -> str:
@@ -201,37 +191,32 @@ class ParsedGrants:
 
 
 def parse_grants(grants: Any) -> ParsedGrants:
+    """Every granted cell; an invalid level is reported and checked as All (the worst case)."""
     out = ParsedGrants()
     if grants in (None, ""):
         return out
-    if not isinstance(grants, list):
-        out.problems.append(f"grants is not a list: {grants!r}")
-        return out
-    for i, g in enumerate(grants):
-        if not isinstance(g, Mapping):
-            out.problems.append(f"grant #{i + 1} is not an object: {g!r}")
+    rows, problems = parse_grant_list(grants, Where(path=("grants",)), carried=("reason", "source", "feature", "origin"),
+                                      lenient_levels=True)
+    out.problems += [_grant_problem(p) for p in problems if p.is_error and ".waiver" not in (p.field or "")]
+    for row in rows:
+        if row is None:
             continue
-        module, function = str(g.get("module", "")), str(g.get("function", ""))
-        try:
-            module, function = resolve(module, function)
-            resolved = True
-        except CatalogError as e:
-            resolved = False
-            out.problems.append(
-                f"grant {where(module, function)} names no ConnectWise function the pack knows ({e}); "
-                "fix the spelling so the grant can be checked"
-            )
-        waiver = parse_waiver(g["waiver"], "grant waiver") if g.get("waiver") else None
-        for n in LEVEL_NAMES:
-            raw = g.get(n)
-            try:
-                lv = Level.parse(raw)
-            except ValueError:
-                out.problems.append(f"{where(module, function, n)} = {raw!r} is not a level; use None, My or All")
-                lv = Level.ALL  # treat the worst case so it is also checked against the ceiling
-            if lv is not Level.NONE:
-                out.cells.append(GrantCell(module, function, n, lv, resolved, waiver))
+        waiver = None
+        if row.waiver is not None:
+            waiver = WaiverInfo(row.waiver.justification, row.waiver.approved_by, row.waiver.expires, "grant waiver")
+        elif row.waiver_problems:
+            waiver = waiver_info(grants[row.where.path[-1]].get("waiver"), row.where.key("waiver"), "grant waiver")
+        for n, lv in row.granted().items():
+            out.cells.append(GrantCell(row.module, row.function, n, lv, row.resolved, waiver, row.meta.get("origin")))
     return out
+
+
+def _grant_problem(p: Problem) -> str:
+    text = str(p)
+    if p.field and p.field.count(".") == 0 and ("unknown" in p.message or "not a security-role function" in p.message
+                                                or "not \"Module" in p.message):
+        return f"{text} (the pack checks a grant only when it names a ConnectWise function)"
+    return text
 
 
 @dataclass
@@ -248,35 +233,31 @@ class StackWaiver:
 
 
 def parse_stack_waivers(waivers: Any) -> tuple[list[StackWaiver], list[str]]:
+    """Stack config waivers; one that cannot be used is kept with its reason (so a finding says why)."""
     out: list[StackWaiver] = []
-    problems: list[str] = []
+    problems: list[Problem] = []
     if waivers in (None, ""):
-        return out, problems
+        return out, []
+    base = Where(path=("waivers",))
     if not isinstance(waivers, list):
-        return out, [f"waivers is not a list: {waivers!r}"]
-    for w in waivers:
+        return out, [str(base.problem(f"must be a list of waivers, got {type(waivers).__name__}", ""))]
+    catalog = load_catalog()
+    for i, w in enumerate(waivers):
+        here = base.index(i)
         if not isinstance(w, Mapping):
-            problems.append(f"waiver is not an object: {w!r}")
+            problems.append(here.problem(f"must be a mapping with module, function, level (optional), justification, "
+                                         f"approved_by and expires; got {w!r}"))
             continue
-        module, function = str(w.get("module", "")), str(w.get("function", ""))
-        resolved = True
-        try:
-            module, function = resolve(module, function)
-        except CatalogError as e:
-            resolved = False
-            problems.append(f"stack waiver for {where(module, function)} matches no function ({e})")
-        level = w.get("level")
-        if level not in (None, ""):
-            level = str(level).strip().lower()
-            if level not in LEVEL_NAMES:
-                problems.append(
-                    f"stack waiver for {where(module, function)} has level {w.get('level')!r}; "
-                    "use add, edit, delete or inquire (or leave it out for all levels)"
-                )
-                resolved = False
-        else:
-            level = None
-        info = parse_waiver({k: w.get(k) for k in ("justification", "approved_by", "expires")},
-                            "stack config cwroles:waivers")
-        out.append(StackWaiver(module, function, level, info, resolved))
-    return out, problems
+        r = resolve_named(w.get("module", ""), w.get("function", ""), here, catalog, problems)
+        level = None
+        if w.get("level") not in (None, ""):
+            try:
+                level = parse_level_name(w["level"])
+            except ValueError as e:
+                problems.append(here.key("level").problem(str(e), "use add, edit, delete or inquire (or leave it out "
+                                                                   "for all levels)"))
+                r = None
+        info = waiver_info({k: w.get(k) for k in WAIVER_KEYS}, here, "stack config cwroles:waivers")
+        module, function = r.key if r else (str(w.get("module", "")), str(w.get("function", "")))
+        out.append(StackWaiver(module, function, level, info, r is not None))
+    return out, [str(p) for p in problems if p.is_error]

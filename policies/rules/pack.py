@@ -85,12 +85,12 @@ def _least_privilege(args: ResourceValidationArgs, report: ReportViolation) -> N
 least_privilege = ResourceValidationPolicy(
     name="cwroles-least-privilege",
     description="An integration's role may not exceed the vendor's published requirement "
-                "(baseline in policies/baselines/<integration>.yaml).",
+                "(the integration's manifest).",
     validate=_least_privilege,
     severity=Severity.HIGH,
     config_schema=PolicyConfigSchema(properties={"today": TODAY_SCHEMA}),
-    remediation_steps="Remove the grant, turn on the vendor feature it belongs to, or widen the baseline with the "
-                      "vendor page as evidence in the same pull request.",
+    remediation_steps="Remove the grant, turn on the vendor feature it belongs to, or widen the vendor requirement "
+                      "(the manifest) with the vendor page as evidence in the same pull request.",
 )
 
 
@@ -146,6 +146,61 @@ waived_grants = ResourceValidationPolicy(
     severity=Severity.LOW,
     config_schema=PolicyConfigSchema(properties={"today": TODAY_SCHEMA,
                                                  "extraPrivilegedFunctions": EXTRA_PRIVILEGED_SCHEMA}),
+)
+
+
+# ---- cwroles-broad-writes (advisory tier; mandatory per pack config) ---------------------------
+MIN_FUNCTIONS_SCHEMA = {
+    "type": "integer", "minimum": 2, "default": evaluate.BROAD_WRITES_MIN_FUNCTIONS,
+    "description": "Writes on at least this many functions of one module are broad.",
+}
+
+
+@_guard
+def _broad_writes(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    view = _role_view(args)
+    if view is None:
+        return
+    config = _config(args)
+    findings = evaluate.broad_writes(view, rules_from_config(config),
+                                     int(config.get("minFunctions") or evaluate.BROAD_WRITES_MIN_FUNCTIONS))
+    for f in evaluate.apply_waivers(findings, view, today(config)):
+        if not f.waived:
+            report(f.text())
+
+
+broad_writes = ResourceValidationPolicy(
+    name="cwroles-broad-writes",
+    description="Writes the vendor documents on many functions of one module (none privileged): broad access "
+                "for the reviewer to confirm. Advisory unless the pack config makes it mandatory.",
+    validate=_broad_writes,
+    enforcement_level=EnforcementLevel.ADVISORY,
+    severity=Severity.MEDIUM,
+    config_schema=PolicyConfigSchema(properties={"today": TODAY_SCHEMA, "minFunctions": MIN_FUNCTIONS_SCHEMA,
+                                                 "extraPrivilegedFunctions": EXTRA_PRIVILEGED_SCHEMA}),
+    remediation_steps="Confirm each write with the vendor; narrow the manifest, or waive the grants when the "
+                      "policy is mandatory.",
+)
+
+
+# ---- cwroles-vendor-requirement (advisory tier) -------------------------------------------------
+@_guard
+def _vendor_requirement(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    view = _role_view(args)
+    if view is None:
+        return
+    for f in evaluate.vendor_requirement(view):
+        report(f.text())
+
+
+vendor_requirement = ResourceValidationPolicy(
+    name="cwroles-vendor-requirement",
+    description="The role is widened by its vendor requirement (the integration's manifest) or by a feature "
+                "switched on: listed for the reviewer, naming the file.",
+    validate=_vendor_requirement,
+    enforcement_level=EnforcementLevel.ADVISORY,
+    severity=Severity.LOW,
+    remediation_steps="Check the manifest change against the vendor page in the same pull request.",
 )
 
 
@@ -256,4 +311,5 @@ api_member_role = StackValidationPolicy(
 )
 
 
-POLICIES = [least_privilege, privileged_functions, table_setup_allowlist, admin_role, api_member_role, waived_grants]
+POLICIES = [least_privilege, privileged_functions, table_setup_allowlist, admin_role, api_member_role, waived_grants,
+            broad_writes, vendor_requirement]

@@ -9,7 +9,8 @@ from typing import Any, Iterable, Mapping, Optional
 
 import yaml
 
-from cwroles.catalog import LEVEL_NAMES, CatalogError
+from cwroles.catalog import LEVEL_NAMES
+from cwroles.permissions import parse_level_name
 
 from .model import GrantCell, PolicyConfigError, resolve, split_where
 
@@ -41,14 +42,18 @@ def _rule(entry: Any, origin: str) -> PrivilegedRule:
         raise PolicyConfigError(f"{origin}: {entry!r} is not a function name or {{function, levels, reason}}")
     try:
         module, function = resolve(*split_where(entry["function"]))
-    except CatalogError as e:
+    except ValueError as e:
         raise PolicyConfigError(f"{origin}: {e}") from None
     levels = entry.get("levels") or list(LEVEL_NAMES)
-    bad = [lv for lv in levels if str(lv).lower() not in LEVEL_NAMES]
-    if bad:
-        raise PolicyConfigError(f"{origin}: levels {bad} for {module} › {function}; use add, edit, delete, inquire")
-    return PrivilegedRule(module, function, frozenset(str(lv).lower() for lv in levels),
-                          str(entry.get("reason") or "listed as privileged"), origin)
+    parsed = []
+    for lv in levels:
+        try:
+            parsed.append(parse_level_name(lv))
+        except ValueError:
+            raise PolicyConfigError(f"{origin}: levels {levels} for {module} › {function}; use add, edit, delete, "
+                                    "inquire") from None
+    return PrivilegedRule(module, function, frozenset(parsed), str(entry.get("reason") or "listed as privileged"),
+                          origin)
 
 
 @lru_cache(maxsize=1)

@@ -3,9 +3,8 @@
 import pytest
 from pulumi_policy.proxy import UnknownValueError
 
+from cwroles.manifest import Requirement
 from cwroles.policies.rules import least_privilege
-from cwroles.policies.rules import evaluate
-from cwroles.policies.rules.baseline import parse_baseline
 from .policy_helpers import ROLE_PERMISSIONS, UNKNOWN_ARRAY, grant, role, run
 
 TABLES = {"System › Table Setup": ["Service / Service Board"]}
@@ -23,9 +22,9 @@ def test_grant_within_baseline_passes_and_my_below_all_passes():
 def test_level_above_ceiling_names_function_level_and_ceiling():
     msgs = lp(role("managed-backup", [grant("Service Desk › Close Service Tickets", "AEI")]))
     assert msgs == [
-        "Service Desk › Close Service Tickets › Add = All is above Managed Backup's published requirement "
-        "(Add ceiling: None). Remove it, or, if Managed Backup now asks for it, widen "
-        "policies/baselines/managed-backup.yaml in the same pull request (cite the vendor page)."
+        "Service Desk › Close Service Tickets › Add = All is above MSP360 Managed Backup's published requirement "
+        "(Add ceiling: None). Remove it, or, if MSP360 Managed Backup now asks for it, widen the vendor requirement in "
+        "cwroles/data/integrations/managed-backup.yaml in the same pull request (cite the vendor page)."
     ]
 
 
@@ -36,19 +35,18 @@ def test_function_the_vendor_does_not_list():
                               "list Sales › Opportunity at all")
 
 
-@pytest.fixture
-def my_ceiling(monkeypatch):
-    """A baseline whose vendor asks for My (none of the three pages does)."""
-    b = parse_baseline({"integration": "my-vendor", "title": "My Vendor", "features": {},
-                        "functions": [{"function": "Service Desk › Service Tickets", "inquire": "My", "edit": "My"}]},
-                       "test")
-    real = evaluate.load_baseline
-    monkeypatch.setattr(evaluate, "load_baseline", lambda i: b if i == "my-vendor" else real(i))
+MY_VENDOR = Requirement(integration="my-vendor", title="My Vendor", manifest="integrations/my-vendor.yaml", grants=[
+    {"module": "Service Desk", "function": "Service Tickets", "levels": {"inquire": "My", "edit": "My"}}]).model_dump()
 
 
-def test_all_where_vendor_asks_my_is_a_violation(my_ceiling):
-    assert lp(role("my-vendor", [grant("Service Desk › Service Tickets", "EI", value="My")])) == []
-    msgs = lp(role("my-vendor", [grant("Service Desk › Service Tickets", "I", value="All")]))
+def my_vendor(grants):
+    """A role of a project's own manifest whose vendor asks for My (none of the three pages does)."""
+    return {**role("my-vendor", grants), "requirement": MY_VENDOR}
+
+
+def test_all_where_vendor_asks_my_is_a_violation():
+    assert lp(my_vendor([grant("Service Desk › Service Tickets", "EI", value="My")])) == []
+    msgs = lp(my_vendor([grant("Service Desk › Service Tickets", "I", value="All")]))
     assert len(msgs) == 1 and "Service Tickets › Inquire = All is above My Vendor's" in msgs[0]
     assert "(Inquire ceiling: My)" in msgs[0]
 
@@ -64,7 +62,9 @@ def test_alias_spelling_resolves_and_violations_use_catalog_names():
 def test_unknown_function_says_so_with_closest_entries():
     msgs = lp(role("msp-process", [grant("Service Desk › Service Tix", "I")]))
     assert len(msgs) == 1
-    assert "names no ConnectWise function" in msgs[0] and "'Service Tickets'" in msgs[0]
+    assert msgs[0].startswith("grants[0]: unknown function Service Desk › 'Service Tix'; closest catalog entries: "
+                              "'Service Tickets'")
+    assert msgs[0].endswith("(the pack checks a grant only when it names a ConnectWise function)")
 
 
 def test_invalid_level_is_reported_and_checked_as_all():
@@ -92,9 +92,9 @@ def test_unknown_feature_name():
 def test_customize_item_beyond_allow_list():
     cz = {"System › Table Setup": ["Service / Service Board", "Company / Country"]}
     msgs = lp(role("managed-backup", [grant("System › Table Setup", "I")], customize=cz))
-    assert msgs == ["System › Table Setup › Customize allows “Company / Country”, which is not on Managed Backup's "
-                    "published allow-list. Remove it, or add it to policies/baselines/managed-backup.yaml in the "
-                    "same pull request."]
+    assert msgs == ["System › Table Setup › Customize allows “Company / Country”, which is not on MSP360 Managed "
+                    "Backup's published allow-list. Remove it, or add it to the vendor requirement in "
+                    "cwroles/data/integrations/managed-backup.yaml in the same pull request."]
 
 
 def test_customize_item_spellings_resolve():
@@ -113,7 +113,8 @@ def test_role_without_integration_is_checked_against_an_empty_baseline():
 
 def test_unknown_integration_lists_known_ones():
     msgs = lp(role("halo", [grant("Companies › Contacts", "I")]))
-    assert len(msgs) == 1 and "'halo' has no baseline" in msgs[0] and "managed-backup, mobius, msp-process" in msgs[0]
+    assert len(msgs) == 1 and "has integration 'halo', which has no manifest the pack can read" in msgs[0]
+    assert "managed-backup, mobius, msp-process" in msgs[0]
 
 
 def test_other_resource_types_are_ignored():

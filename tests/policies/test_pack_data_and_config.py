@@ -6,28 +6,40 @@ from pathlib import Path
 
 import pytest
 
+from cwroles.manifest import load_manifest, manifest_names
 from cwroles.policies.rules import POLICIES, least_privilege, privileged_functions, table_setup_allowlist, waived_grants
-from cwroles.policies.rules.baseline import baseline_names, load_baseline, parse_baseline
+from cwroles.policies.rules.baseline import builtin_requirement, requirement_for
 from cwroles.policies.rules.privileged import default_rules, rules_from_config
-from .policy_helpers import ROLE_PERMISSIONS, UNKNOWN_STRING, run
+from .policy_helpers import ROLE_PERMISSIONS, UNKNOWN_STRING, grant, role, run
 
 PACK = Path(__file__).resolve().parents[2] / "policies"
 
 
-def test_one_baseline_per_integration_and_all_names_resolve():
-    assert baseline_names() == ["managed-backup", "mobius", "msp-process"]
-    for n in baseline_names():
-        b = load_baseline(n)
-        assert b.integration == n and b.functions and b.customize
+def test_the_ceiling_is_derived_from_each_manifest_and_there_is_no_second_copy():
+    assert not (PACK / "baselines").exists()  # one source of truth: the manifests
+    for n in manifest_names():
+        req, why = requirement_for(n, None)
+        m = load_manifest(n)
+        assert why == "" and req == builtin_requirement(n) and req.manifest == f"cwroles/data/integrations/{n}.yaml"
+        assert len(req.grants) == len(m.grants) and set(req.features) == {f.name for f in m.features}
+        for row, g in zip(req.grants, m.grants):  # every row, feature rows included, at the manifest's levels
+            assert row.feature == g.feature
+            assert {k: v for k, v in row.levels.items()} == {k: v.value for k, v in g.levels().items() if v.value != "None"}
+        assert sum(len(c.items) for c in req.customize) == sum(len(c.items) for c in m.customize)
 
 
-def test_baseline_typos_are_rejected_with_closest_names():
-    with pytest.raises(ValueError, match=r"'Service Tickets'"):
-        parse_baseline({"integration": "x", "functions": [{"function": "Service Desk › Service Tix", "inquire": "All"}]},
-                       "t")
-    with pytest.raises(ValueError, match="feature 'nope' is not declared"):
-        parse_baseline({"integration": "x", "functions": [{"function": "System › Table Setup", "inquire": "All",
-                                                           "feature": "nope"}]}, "t")
+def test_a_built_in_integration_ignores_a_requirement_input():
+    """The installed manifest is the ceiling of a built-in integration: a role cannot bring its own."""
+    wide = {"integration": "mobius", "title": "Mobius", "manifest": "integrations/mobius.yaml",
+            "grants": [{"module": "Sales", "function": "Opportunity", "levels": {"add": "All"}}]}
+    props = {**role("mobius", [grant("Sales › Opportunity", "A")]), "requirement": wide}
+    assert len(run(least_privilege, ROLE_PERMISSIONS, props)) == 1
+
+
+def test_a_malformed_requirement_input_is_an_empty_ceiling_that_says_why():
+    props = {**role("acme", [grant("Companies › Contacts", "I")]), "requirement": {"integration": "acme"}}
+    [msg] = run(least_privilege, ROLE_PERMISSIONS, props)
+    assert "has a requirement input that is not a vendor requirement" in msg
 
 
 def test_privileged_list_covers_the_required_functions():
@@ -40,11 +52,12 @@ def test_privileged_list_covers_the_required_functions():
         "any function (Delete)"}
 
 
-def test_policy_names_unique_and_only_waived_grants_is_advisory():
+def test_policy_names_unique_and_the_advisory_tier():
     names = [p.name for p in POLICIES]
-    assert len(names) == len(set(names)) == 6 and all(n.startswith("cwroles-") for n in names)
+    assert len(names) == len(set(names)) == 8 and all(n.startswith("cwroles-") for n in names)
     levels = {p.name: p.enforcement_level for p in POLICIES}
-    assert {n for n, lv in levels.items() if lv is not None} == {"cwroles-waived-grants"}
+    assert {n for n, lv in levels.items() if lv is not None} == {
+        "cwroles-waived-grants", "cwroles-broad-writes", "cwroles-vendor-requirement"}
 
 
 @pytest.mark.parametrize("name", ["strict.json", "rollout.json"])

@@ -51,7 +51,8 @@ def test_analyzer_info_lists_policies_levels_and_schemas(analyzer):
     levels = {p.name: pb.EnforcementLevel.Name(p.enforcementLevel) for p in info.policies}
     assert levels == {"cwroles-least-privilege": "MANDATORY", "cwroles-privileged-functions": "MANDATORY",
                       "cwroles-table-setup-allowlist": "MANDATORY", "cwroles-admin-role": "MANDATORY",
-                      "cwroles-api-member-role": "MANDATORY", "cwroles-waived-grants": "ADVISORY"}
+                      "cwroles-api-member-role": "MANDATORY", "cwroles-waived-grants": "ADVISORY",
+                      "cwroles-broad-writes": "ADVISORY", "cwroles-vendor-requirement": "ADVISORY"}
     schemas = {p.name: set(p.configSchema.properties.keys()) for p in info.policies}
     assert schemas["cwroles-privileged-functions"] == {"today", "extraPrivilegedFunctions"}
     assert schemas["cwroles-admin-role"] == {"adminNamePattern"}
@@ -114,3 +115,19 @@ def test_stack_analysis_flags_member_of_foreign_role(analyzer):
     resp = analyzer.AnalyzeStack(pb.AnalyzeStackRequest(resources=resources), timeout=30)
     assert [(d.policyName, d.urn) for d in resp.diagnostics] == [("cwroles-api-member-role", mem_urn)]
     assert "StackReference “shared”" in resp.diagnostics[0].message
+
+
+def test_the_reviewer_makes_broad_writes_mandatory_in_the_pack_config(analyzer):
+    """Tiers are tunable: advisory by default, mandatory when the pack config says so."""
+    props = role("msp-process", [grant("Companies › Contacts", "AEI"), grant("Companies › Notes", "AEI"),
+                                 grant("Companies › Manage Attachments", "AI")])
+    broad = lambda: [(n, lv) for n, lv, _ in analyze(analyzer, ROLE_PERMISSIONS, props)  # noqa: E731
+                     if n == "cwroles-broad-writes"]
+    assert broad() == [("cwroles-broad-writes", "ADVISORY")]
+    cfg = {"cwroles-broad-writes": pb.PolicyConfig(enforcementLevel=pb.MANDATORY,
+                                                   properties=struct({"minFunctions": 3}))}
+    analyzer.Configure(pb.ConfigureAnalyzerRequest(policyConfig=cfg), timeout=30)
+    try:
+        assert broad() == [("cwroles-broad-writes", "MANDATORY")]
+    finally:
+        analyzer.Configure(pb.ConfigureAnalyzerRequest(policyConfig={}), timeout=30)

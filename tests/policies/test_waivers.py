@@ -80,7 +80,7 @@ def test_waiver_also_accepts_a_grant_above_the_baseline():
 def test_incomplete_waiver_is_not_accepted():
     g = {**DELETE_INVOICES, "waiver": {"justification": "needed", "approved_by": "", "expires": "2099-01-01"}}
     msgs = check(mobius([g]))["cwroles-privileged-functions"]
-    assert len(msgs) == 1 and "cannot be used: approved_by is empty" in msgs[0]
+    assert len(msgs) == 1 and "cannot be used: waiver is missing approved_by" in msgs[0]
     g = {**DELETE_INVOICES, "waiver": {"justification": "x", "approved_by": "y", "expires": "next year"}}
     assert "not a date" in check(mobius([g]))["cwroles-privileged-functions"][0]
 
@@ -109,4 +109,5 @@ def test_bad_today_is_a_readable_configuration_problem(monkeypatch):
 def test_stack_waiver_for_unknown_function_is_reported():
     w = [{"module": "Finance", "function": "Invoicng", **waiver()}]
     msgs = run(least_privilege, ROLE_PERMISSIONS, mobius([], w))
-    assert len(msgs) == 1 and msgs[0].startswith("stack config cwroles:waivers: stack waiver for Finance › Invoicng")
+    assert len(msgs) == 1 and msgs[0].startswith("stack config cwroles:waivers: waivers[0]: unknown function "
+                                                 "Finance › 'Invoicng'; closest catalog entries: 'Invoicing'")

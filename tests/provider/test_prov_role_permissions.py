@@ -54,18 +54,18 @@ def test_unknown_module_and_function_name_the_closest_entries():
 
 def test_invalid_level_duplicates_and_unknown_keys():
     (msg,) = reasons({"grants": [{"module": "Companies", "function": "Contacts", "edit": "Mine"}]})
-    assert "invalid Edit level 'Mine'; use None, My or All" in msg and "Companies › Contacts" in msg
+    assert msg == "grants[0].edit (Companies › Contacts): Edit 'Mine' is not a level; use None, My or All"
     msgs = reasons({"grants": [{"module": "Companies", "function": "Contacts", "add": "All"},
                                {"module": "companies", "function": "contacts", "inquire": "All"}]})
     assert msgs == ["grants[1]: duplicate grant for Companies › Contacts (also grants[0]); merge them into one"]
     (msg,) = reasons({"grants": [{"module": "Companies", "function": "Contacts", "inqure": "All"}]})
-    assert "unknown key(s) ['inqure']" in msg
+    assert msg.startswith("grants[0].inqure: unknown key 'inqure'; did you mean 'inquire'? allowed: module, function")
 
 
 def test_bad_waiver_and_customize_items():
     (msg,) = reasons({"grants": [{"module": "Companies", "function": "Contacts", "add": "All",
                                   "waiver": {"justification": "x", "approved_by": "y", "expires": "next year"}}]})
-    assert "expires (YYYY-MM-DD)" in msg
+    assert "waiver expires 'next year' is not a date; write it as YYYY-MM-DD" in msg
     (msg,) = reasons({"grants": [], "customize": {"System › Table Setup": ["Service / Service Bord"]}})
     assert "unknown Table Setup table 'Service / Service Bord'" in msg and "'Service / Service Board'" in msg
     (msg,) = reasons({"grants": [], "customize": {"Companies › Contacts": ["x"]}})

@@ -121,17 +121,20 @@ def test_config_waiver_may_name_a_level_granted_only_by_extra_grants():
          r"closest catalog entries: 'Configuration - Display Passwords'"),
         ({"module": "Sytem", "function": "Security", "inquire": "All"}, r"unknown module 'Sytem'; closest catalog entries: 'System'"),
         ({"module": "Finance", "function": "Invoicing", "add": "Full"},
-         r"\(Finance › Invoicing\): add 'Full' is not a level; use None, My or All"),
+         r"cwroles:extraGrants\[0\]\.add \(Finance › Invoicing\): Add 'Full' is not a level; use None, My or All"),
         ({"module": "Finance", "function": "Invoicing"}, r"\(Finance › Invoicing\): names no level"),
         ({"module": "Finance", "function": "Invoicing", "add": "All", "approve": "All"},
-         r"unknown field\(s\) \['approve'\]; allowed: module, function, add, edit, delete, inquire, waiver"),
+         r"cwroles:extraGrants\[0\]\.approve: unknown key 'approve'; allowed: module, function, add, edit, delete, inquire, "
+         r"waiver"),
+        ({"module": "Finance", "function": "Invoicing", "inqure": "All"},
+         r"unknown key 'inqure'; did you mean 'inquire'\? allowed: module, function"),
         ({"function": "Invoicing", "add": "All"}, r"missing module"),
         ({"module": "Sales", "function": "Opportunity", "add": "None"}, r"every level is None and the vendor manifest"),
         ({"module": "Finance", "function": "Invoicing", "add": "All", "waiver": {"justification": "x", "expires": "2027-01-01"}},
          r"\(Finance › Invoicing\): waiver is missing approved_by"),
         ({"module": "Finance", "function": "Invoicing", "add": "All", "waiver": {**MSP_WAIVER, "expires": "soon"}},
-         r"expires 'soon' is not a date like 2027-11-22"),
-        ("Finance › Invoicing", r"cwroles:extraGrants\[0\] must be a mapping with module, function"),
+         r"waiver\.expires \(Finance › Invoicing\): waiver expires 'soon' is not a date; write it as YYYY-MM-DD"),
+        ("Finance › Invoicing", r"cwroles:extraGrants\[0\]: must be a mapping with module, function"),
     ],
 )
 def test_bad_extra_grants_are_clear_errors(grant, match):
@@ -169,8 +172,9 @@ def test_duplicate_extra_grant_is_rejected():
     "customize,match",
     [
         ({"System › Table Setup": ["Company / Countries"]},
-         r"extraCustomize\['System › Table Setup'\]: unknown Table Setup table 'Company / Countries'; closest catalog entries: 'Company / Country'"),
-        ({"Table Setup": ["Company / Country"]}, r"name the function as 'Module › Function'"),
+         r"extraCustomize\['System › Table Setup'\]\[0\] \(System › Table Setup › Customize\): unknown Table Setup table "
+         r"'Company / Countries'; closest catalog entries: 'Company / Country'"),
+        ({"Table Setup": ["Company / Country"]}, r"'Table Setup' is not \"Module › Function\"; write it like \"System › Table Setup\""),
         ({"System › Table Setpu": ["Company / Country"]}, r"unknown function System › 'Table Setpu'; closest catalog entries: 'Table Setup'"),
         ({"Finance › Invoicing": ["x"]}, r"Finance › Invoicing has no Customize list"),
         ({"System › Table Setup": [1]}, r"must be a list of names"),
@@ -182,11 +186,11 @@ def test_bad_extra_customize_is_a_clear_error(customize, match):
 
 
 def test_extra_config_shapes_are_checked_when_read():
-    with pytest.raises(StackConfigError, match="cwroles:extraCustomize must be a mapping, got list"):
+    with pytest.raises(StackConfigError, match="cwroles:extraCustomize: must be a mapping, got list"):
         read_settings({"integration": "mobius", "extraCustomize": '["Company / Country"]'})
-    with pytest.raises(StackConfigError, match="cwroles:extraCustomize is not a valid mapping"):
+    with pytest.raises(StackConfigError, match="cwroles:extraCustomize: not a valid mapping"):
         read_settings({"integration": "mobius", "extraCustomize": "{oops"})
-    with pytest.raises(StackConfigError, match="cwroles:extraGrants is not a valid list"):
+    with pytest.raises(StackConfigError, match="cwroles:extraGrants: not a valid list"):
         read_settings({"integration": "mobius", "extraGrants": '[{"module": '})
 
 
@@ -201,11 +205,16 @@ def _pack(plan):
     return {p.name: run(p, ROLE_PERMISSIONS, props, config) for p in (least_privilege, privileged_functions, waived_grants)}
 
 
-def test_pack_flags_an_add_widened_on_a_vendor_waived_grant():
-    out = _pack(_plan("mobius", [{"module": "Finance", "function": "Invoicing", "add": "All"}]))
+def test_pack_flags_an_add_widened_on_a_vendor_waived_grant_naming_the_stack_file():
+    from cwroles.stacks.program import ConfigSource
+
+    cfg = {"integration": "mobius", "extraGrants": [{"module": "Finance", "function": "Invoicing", "add": "All"}]}
+    out = _pack(plan_from_config(cfg, source=ConfigSource("Pulumi.acme-mobius.yaml")))
     assert out["cwroles-least-privilege"] == [
-        "Finance › Invoicing › Add = All is above Mobius's published requirement (Add ceiling: None). Remove it, or, if "
-        "Mobius now asks for it, widen policies/baselines/mobius.yaml in the same pull request (cite the vendor page)."]
+        "Finance › Invoicing › Add = All is above Mobius's published requirement (Add ceiling: None). It is an MSP "
+        "addition in Pulumi.acme-mobius.yaml › cwroles:extraGrants[0]: remove it there, waive it, or, if Mobius now "
+        "asks for it, widen the vendor requirement in cwroles/data/integrations/mobius.yaml in the same pull request "
+        "(cite the vendor page)."]
     assert out["cwroles-privileged-functions"] == []  # Delete stays waived by the vendor, level-scoped
     assert any(m.startswith("WAIVED Finance › Invoicing › Delete = All") for m in out["cwroles-waived-grants"])
     assert not any("Invoicing › Add" in m for m in out["cwroles-waived-grants"])

@@ -48,7 +48,7 @@ def test_features_accept_json_list_yaml_list_and_comma_text():
 
 
 def test_malformed_feature_list():
-    with pytest.raises(StackConfigError, match="cwroles:features is not a valid list"):
+    with pytest.raises(StackConfigError, match="cwroles:features: not a valid list"):
         read_settings({"integration": "msp-process", "features": '["time-entries"'})
     with pytest.raises(StackConfigError, match="must list feature names"):
         read_settings({"integration": "msp-process", "features": [1]})
@@ -59,8 +59,8 @@ def test_malformed_feature_list():
     [
         ("apiMemberIdentifier", "Mobius Billing Sync", r"1-15 letters, digits"),
         ("apiMemberIdentifier", "WayTooLongIdentifier", r"1-15 letters"),
-        ("roleName", "R" * 31, r"longer than ConnectWise allows \(30 characters\)"),
-        ("apiMemberName", "N" * 31, r"longer than 30 characters"),
+        ("roleName", "R" * 31, r"cwroles:roleName: the role name 'R{31}' is 31 characters; ConnectWise allows at most 30"),
+        ("apiMemberName", "N" * 31, r"cwroles:apiMemberName: the name 'N{31}' is 31 characters; ConnectWise allows at most 30"),
         ("apiMemberEmail", "not-an-email", r"is not an email address"),
     ],
 )
@@ -170,10 +170,10 @@ def test_config_waiver_without_level_covers_the_function():
         (_waiver(level="approve"), r"level 'approve' is not one of add, edit, delete, inquire"),
         (_waiver(level="add"), r"Finance › Invoicing › Add is not granted by this stack"),
         (_waiver(function="Agreements"), r"Finance › Agreements is not granted by this stack"),
-        (_waiver(expires="next year"), r"expires 'next year' is not a date like"),
+        (_waiver(expires="next year"), r"waivers\[0\]\.expires \(Finance › Invoicing\): waiver expires 'next year' is not a date"),
         (_waiver(justification=""), r"missing justification"),
-        (_waiver(ticket="CHG-1"), r"unknown field\(s\) \['ticket'\]"),
-        ("Finance › Invoicing", r"waivers\[0\] must be a mapping"),
+        (_waiver(ticket="CHG-1"), r"cwroles:waivers\[0\]\.ticket: unknown key 'ticket'"),
+        ("Finance › Invoicing", r"waivers\[0\]: must be a mapping"),
     ],
 )
 def test_bad_config_waivers_are_clear_errors(waiver, match):
@@ -186,3 +186,40 @@ def test_build_plan_accepts_a_manifest_directly():
     plan = build_plan(m, read_settings({"integration": "msp-process", "features": "invoices-tab"}))
     assert ("Finance", "Invoicing") in _grants(plan)
     assert plan.title == "MSP Process"
+
+
+# ---- dates as the Pulumi CLI hands them over; errors located in the stack file ------------------------
+@pytest.mark.parametrize("expires", ["2027-06-30", "2027-06-30 00:00:00 +0000 UTC", "2027-06-30T00:00:00Z"])
+def test_waiver_dates_quoted_or_not(expires):
+    """`expires: 2027-06-30` unquoted in a stack file reaches the program as "2027-06-30 00:00:00 +0000 UTC"."""
+    w = _waiver(expires=expires)
+    plan = plan_from_config({"integration": "mobius", "waivers": [w],
+                             "extraGrants": [{"module": "Procurement", "function": "Products", "delete": "All",
+                                              "waiver": {**{k: w[k] for k in ("justification", "approved_by")},
+                                                         "expires": expires}}]})
+    assert plan.permissions_args["waivers"][0]["expires"] == "2027-06-30"
+    products = next(g for g in plan.permissions_args["grants"] if g["function"] == "Products")
+    assert products["waiver"]["expires"] == "2027-06-30"
+
+
+def test_config_errors_name_the_stack_file_and_line(tmp_path):
+    from cwroles.stacks.program import ConfigSource
+
+    (tmp_path / "Pulumi.acme.yaml").write_text(
+        "config:\n  cwroles:integration: mobius\n  cwroles:waivers:\n  - module: Finance\n    function: Invoicing\n"
+        "    level: delete\n    justification: j\n    approved_by: a\n    expires: next year\n")
+    source = ConfigSource.of_stack("acme", tmp_path)
+    with pytest.raises(StackConfigError) as e:
+        plan_from_config({"integration": "mobius", "waivers": [_waiver(expires="next year")]}, source=source)
+    assert str(e.value) == ("Pulumi.acme.yaml:9 cwroles:waivers[0].expires (Finance › Invoicing): waiver expires "
+                            "'next year' is not a date; write it as YYYY-MM-DD, e.g. 2027-11-22")
+    assert e.value.problems[0].line == 9 and e.value.problems[0].file == "Pulumi.acme.yaml"
+
+
+def test_every_config_problem_is_reported_at_once():
+    with pytest.raises(StackConfigError) as e:
+        plan_from_config({"integration": "mobius", "roleName": "R" * 31,
+                          "extraGrants": [{"module": "Sytem", "function": "Security", "add": "All"},
+                                          {"module": "Finance", "function": "Invoicing", "add": "Full"}]})
+    assert [p.field for p in e.value.problems] == ["cwroles:extraGrants[0]", "cwroles:extraGrants[1].add",
+                                                   "cwroles:roleName"]
