@@ -46,5 +46,6 @@ test-engine: setup
 bench: setup
 	@scripts/with-pulumi-env.sh $(PY) -m bench
 
-clean-state: ## forget local Pulumi state, emulator databases and checklists
-	rm -rf .state .cwsim .cwroles/checklists
+clean-state: ## forget local Pulumi state, emulator databases, checklists and the demo's project
+	rm -rf .state .cwsim .cwroles/checklists .cwroles/demo
+	mkdir -p .state
