@@ -24,7 +24,7 @@ import uuid
 from pathlib import Path
 
 MARKER = "CWROLES_RUN_ID"
-GRACE_SECONDS = 5.0
+GRACE_SECONDS = 2.0
 
 
 def _tracked_changes(root: Path) -> tuple[str, str]:
