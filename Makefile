@@ -1,7 +1,8 @@
 # cwroles — two entry points on a fresh machine (README.md):
 #   make demo   set everything up, start the emulator, run the three stacks end to end
 #   make test   set everything up, run the whole test suite (what .ci/run calls)
-# Everything here is idempotent and safe to re-run.
+# Everything here is idempotent and safe to re-run. Nothing here changes your global `pulumi login`:
+# this checkout's state stays in .state/ (Pulumi.yaml backend.url, scripts/with-pulumi-env.sh).
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -25,12 +26,13 @@ pulumi: venv
 	@echo "==> Pulumi CLI (pinned in scripts/ensure-pulumi.sh and pyproject.toml)"
 	@mkdir -p .cwroles && scripts/ensure-pulumi.sh | tail -n1 > .cwroles/pulumi-bin
 	@scripts/link-pulumi.sh "$$(cat .cwroles/pulumi-bin)"
+	@scripts/with-pulumi-env.sh true
 
 browser: ## headless Chromium for the console test (Debian package)
 	@scripts/ensure-chromium.sh
 
-demo: setup
-	@scripts/with-pulumi-env.sh $(PY) -m cwroles.stacks.demo
+demo: setup ## held to the CI guard: stops what it starts, changes no tracked file
+	@scripts/no-leftovers.py scripts/with-pulumi-env.sh $(PY) -m cwroles.stacks.demo
 
 test: setup browser
 	@scripts/with-pulumi-env.sh $(PY) -m pytest -q
@@ -44,5 +46,6 @@ test-engine: setup
 bench: setup
 	@scripts/with-pulumi-env.sh $(PY) -m bench
 
-clean-state: ## forget local Pulumi state, emulator databases and checklists
-	rm -rf .state .cwsim .cwroles/checklists
+clean-state: ## forget local Pulumi state, emulator databases, checklists and the demo's project
+	rm -rf .state .cwsim .cwroles/checklists .cwroles/demo
+	mkdir -p .state

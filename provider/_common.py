@@ -1,9 +1,13 @@
-"""Helpers shared by the resource providers: unknown values, check failures, the base provider."""
+"""Helpers shared by the resource providers: unknown values, check failures, the tenant guard, the
+"verify on up" input, and the base provider."""
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional
+import json
+import threading
+from typing import Any, Iterable, Mapping, Optional
 
+import pulumi
 from pulumi.dynamic import CheckFailure, ConfigureRequest, ResourceProvider
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
@@ -13,8 +17,12 @@ from cwroles.problems import Problem
 
 from . import _config
 from ._client import Client
+from ._config import Settings, Tenant
+from ._errors import ConfigurationError
 
 PROVIDER_KEY = "__provider"
+TENANT_KEY = "tenant"  # output: the tenant a resource lives in, {"site", "company_id"}
+PRIVATE_KEY_CONFIG = "connectwise:privateKey"
 
 
 def is_unknown(value: Any) -> bool:
@@ -35,6 +43,93 @@ def has_unknown(value: Any) -> bool:
 def clean(props: dict[str, Any]) -> dict[str, Any]:
     """Inputs/outputs without the engine's reserved keys."""
     return {k: v for k, v in props.items() if k != PROVIDER_KEY}
+
+
+def verify_now(verify_live: bool) -> bool:
+    """Whether the provider of a resource declared now (in the program) reads ConnectWise in ``diff``:
+    on a deployment (`pulumi up`), never on a preview. See ``BaseProvider``."""
+    return bool(verify_live) and not pulumi.runtime.is_dry_run()
+
+
+def check_program_config() -> None:
+    """Refuse settings that would put a credential into state in plain text (called by each resource
+    class when the program declares it, so it holds in any program using these resources)."""
+    from pulumi.runtime import config as runtime_config
+
+    value = runtime_config.get_config(PRIVATE_KEY_CONFIG)
+    if value not in (None, "") and not runtime_config.is_config_secret(PRIVATE_KEY_CONFIG):
+        stack = pulumi.get_stack()
+        raise pulumi.RunError(
+            f"{PRIVATE_KEY_CONFIG} is stored in plain text in Pulumi.{stack}.yaml, and Pulumi would copy it "
+            "into the stack's state unencrypted. Store it encrypted (this replaces the plain value):\n"
+            f"    pulumi config set --secret {PRIVATE_KEY_CONFIG} <private key> -s {stack}\n"
+            "or unset it (`pulumi config rm ...`) and export CONNECTWISE_PRIVATE_KEY instead. If the file was "
+            "committed, create a new key for the API member in ConnectWise and revoke this one."
+        )
+
+
+class TenantChanged(ConfigurationError):
+    """The stack's state belongs to one tenant and the provider is configured for another (or none)."""
+
+    def __init__(self, recorded: Tenant, now: Optional[Tenant], why: Optional[ConfigurationError] = None) -> None:
+        if now is not None:
+            summary = (f"this stack's resources live in ConnectWise {recorded.describe()}, but the stack is now "
+                       f"configured for {now.describe()}. cwroles stopped before touching either tenant.")
+        else:
+            summary = (f"this stack's resources live in ConnectWise {recorded.describe()}, but no usable tenant is "
+                       f"configured now ({why.summary if why else 'settings missing'}). cwroles stopped before "
+                       "touching anything.")
+        back = (f"`pulumi config set connectwise:site {EMULATOR_WORD}`" if recorded.emulator else
+                f"`pulumi config set connectwise:site {recorded.site}` and "
+                f"`pulumi config set connectwise:companyId {recorded.company_id}` (with its clientId and keys)")
+        if recorded.emulator:
+            port = recorded.site.rsplit(":", 1)[-1]
+            back += f" with CWROLES_EMULATOR_PORT={port} (the emulator this stack was created on)"
+        hint = ("point the stack back at its tenant: " + back + ", or export the CONNECTWISE_* variables it was "
+                "created with. To manage another tenant, use another stack (one stack per tenant and "
+                "integration): `pulumi stack init <tenant>-<integration>`.")
+        super().__init__(summary, hint=hint)
+        self.recorded = recorded
+        self.now = now
+
+
+EMULATOR_WORD = _config.EMULATOR
+
+_reads_lock = threading.Lock()
+_reads: dict[str, int] = {}
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, float) and v.is_integer():
+        return int(v)  # the engine hands numbers back as floats
+    if isinstance(v, Mapping):
+        # The engine drops null properties on the way back: absent and None are the same here.
+        return {str(k): _plain(x) for k, x in v.items() if k != PROVIDER_KEY and x is not None}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    return v
+
+
+def _fingerprint(props: Mapping[str, Any]) -> str:
+    return json.dumps(_plain(props), sort_keys=True, default=str)
+
+
+def guarded_settings(olds: Mapping[str, Any]) -> Settings:
+    """The configured settings, after checking they name the tenant recorded in ``olds`` (if any).
+
+    Called before any request touching an existing resource (diff, read, update, delete): a changed
+    target stops the operation with both tenants named. Makes no request.
+    """
+    recorded = Tenant.from_record(olds.get(TENANT_KEY))
+    try:
+        settings = _config.current_settings()
+    except ConfigurationError as e:
+        if recorded is None:
+            raise
+        raise TenantChanged(recorded, None, e) from None
+    if recorded is not None and not recorded.same_as(settings.tenant):
+        raise TenantChanged(recorded, settings.tenant)
+    return settings
 
 
 def check_name(props: dict[str, Any], key: str, what: str, max_len: int, failures: list[CheckFailure], required: bool = True) -> None:
@@ -77,13 +172,61 @@ def as_int(v: Any) -> Optional[int]:
 
 
 class BaseProvider(ResourceProvider):
-    """Stateless: connection settings go to ``provider._config`` (process-wide), never onto self."""
+    """Stateless: connection settings go to ``provider._config`` (process-wide), never onto self.
 
-    serialize_as_secret_always = False  # the pickle holds only a module path, nothing secret
+    ``verify_live``: the resource classes create their provider with ``verify_live=True`` when the program
+    runs a deployment (`pulumi up`) and without it on a preview. The engine hands ``diff`` the provider
+    serialized with the new inputs (``__provider``), so on `pulumi up` diff reads ConnectWise and compares it
+    with the code: every `up` verifies the live tenant, in any program using these resources, while a
+    preview makes no request. ``__provider`` is an internal input: the engine never shows it in a diff.
+    """
+
+    serialize_as_secret_always = False  # the pickle holds only a module path (and that flag), nothing secret
+    verify_live = False
+
+    def __init__(self, verify_live: bool = False) -> None:
+        super().__init__()
+        if verify_live:
+            self.verify_live = True
+
+    # After each Read the engine asks Diff (refreshed outputs, the inputs in state) to show the refresh's
+    # changes. That diff gets the provider recorded by the last `up` and must not read ConnectWise again:
+    # each read leaves a mark that its refresh diff takes away.
+    def noted_read(self, outs: Mapping[str, Any]) -> Mapping[str, Any]:
+        with _reads_lock:
+            _reads[_fingerprint(outs)] = _reads.get(_fingerprint(outs), 0) + 1
+        return outs
+
+    def should_verify(self, olds: Mapping[str, Any]) -> bool:
+        """True in the diff of a deployment (`pulumi up`): read ConnectWise now. False on a preview and in
+        the diff that follows a refresh's read."""
+        key = _fingerprint(olds)
+        with _reads_lock:
+            if _reads.get(key):
+                _reads[key] -= 1
+                return False
+        return self.verify_live
 
     def configure(self, req: ConfigureRequest) -> None:
         _config.configure(req.config.get)
 
     @staticmethod
-    def client() -> Client:
-        return _config.get_client()
+    def settings() -> Settings:
+        """The configured settings; raises ConfigurationError (with the fix) when incomplete. No request."""
+        return _config.current_settings()
+
+    @staticmethod
+    def check_settings(olds: Mapping[str, Any]) -> None:
+        """In ``check``: incomplete settings fail a new resource at once, so a preview fails too (with the
+        fix). An existing resource goes on to ``diff``, whose tenant guard also names the recorded tenant."""
+        if not clean(dict(olds)):
+            _config.current_settings()
+
+    @staticmethod
+    def client(olds: Optional[Mapping[str, Any]] = None) -> Client:
+        """The client for the configured tenant; with ``olds``, only if it is the tenant they record."""
+        return _config.get_client(guarded_settings(olds) if olds is not None else None)
+
+    @staticmethod
+    def tenant_record() -> dict[str, Any]:
+        return _config.current_settings().tenant.record()

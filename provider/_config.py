@@ -1,5 +1,9 @@
-"""Connection settings: stack config (``connectwise:*``), then ``CONNECTWISE_*`` variables, then —
-only when no site is configured anywhere — the bundled emulator's well-known tenant.
+"""Connection settings: stack config (``connectwise:*``), then ``CONNECTWISE_*`` variables.
+
+A stack uses the bundled emulator only when it chose it: ``connectwise:site: emulator`` (or
+``CONNECTWISE_SITE=emulator``) means the emulator's well-known tenant at 127.0.0.1 on
+``CWROLES_EMULATOR_PORT``. With no site anywhere the settings are incomplete, never "the emulator":
+a stack configured through ``CONNECTWISE_*`` and later run without them must not silently retarget.
 
 Settings are read in the provider's ``configure`` and kept in this module (one stack per
 provider process), never on the provider object, so nothing secret is pickled into state.
@@ -16,11 +20,13 @@ from typing import Any, Callable, Mapping, Optional
 
 from cwroles import emulator_defaults as emu
 
-from ._client import DEFAULT_API_VERSION, Client
+from ._client import DEFAULT_API_VERSION, Client, normalize_site
 from ._errors import ConfigurationError
 from ._retry import RetryPolicy
 
-__all__ = ["Settings", "KEYS", "resolve_settings", "configure", "current_settings", "get_client", "reset"]
+__all__ = [
+    "Settings", "Tenant", "KEYS", "EMULATOR", "resolve_settings", "configure", "current_settings", "get_client", "reset",
+]
 
 log = logging.getLogger("cwroles.provider")
 
@@ -37,6 +43,48 @@ KEYS: dict[str, tuple[str, str]] = {
     "retry_max_seconds": ("connectwise:retryMaxSeconds", "CONNECTWISE_RETRY_MAX_SECONDS"),
     "timeout": ("connectwise:timeout", "CONNECTWISE_TIMEOUT"),
 }
+# The value of connectwise:site / CONNECTWISE_SITE by which a stack chooses the bundled emulator.
+EMULATOR = "emulator"
+_CREDENTIALS = ("company_id", "client_id", "public_key", "private_key")
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """Which ConnectWise tenant a resource lives in: the API site and the company id (state keeps it)."""
+
+    site: str
+    company_id: str
+    emulator: bool = False
+
+    @classmethod
+    def of(cls, site: str, company_id: str, emulator: bool = False) -> "Tenant":
+        return cls(normalize_site(site), company_id.strip(), emulator)
+
+    @classmethod
+    def from_record(cls, record: Any) -> Optional["Tenant"]:
+        """The tenant recorded in a resource's state (``{"site", "company_id"}``), or None (older state)."""
+        if not isinstance(record, Mapping) or not record.get("site") or not record.get("company_id"):
+            return None
+        return cls.of(str(record["site"]), str(record["company_id"]), bool(record.get("emulator")))
+
+    def record(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"site": self.site, "company_id": self.company_id}
+        if self.emulator:
+            out["emulator"] = True
+        return out
+
+    def same_as(self, other: "Tenant") -> bool:
+        # Host names and company ids are case-insensitive in ConnectWise; the path part of a site is not.
+        def key(t: "Tenant") -> tuple[str, str]:
+            scheme, _, rest = t.site.partition("://")
+            host, _, path = rest.partition("/")
+            return f"{scheme.lower()}://{host.lower()}/{path}", t.company_id.lower()
+
+        return key(self) == key(other)
+
+    def describe(self) -> str:
+        where = f"company {self.company_id!r} at {self.site}"
+        return f"{where} (the bundled emulator)" if self.emulator else where
 
 
 @dataclass(frozen=True)
@@ -52,6 +100,10 @@ class Settings:
     retry_max_seconds: float = 60.0
     timeout: float = 30.0
     emulator: bool = False
+
+    @property
+    def tenant(self) -> Tenant:
+        return Tenant.of(self.site, self.company_id, self.emulator)
 
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(max_retries=self.max_retries, max_total=self.retry_max_seconds)
@@ -84,10 +136,23 @@ def _number(name: str, raw: str, kind: Callable[[str], Any], minimum: float) -> 
 _emulator_logged = False
 
 
+def _set_hint(names: list[str]) -> str:
+    cmds = []
+    for n in names:
+        cfg, _env = KEYS[n]
+        secret = "--secret " if n in ("public_key", "private_key") else ""
+        cmds.append(f"`pulumi config set {secret}{cfg} <value>`")
+    return "; ".join(cmds)
+
+
 def resolve_settings(
     config_get: Callable[[str], Any] = lambda _k: None, environ: Mapping[str, str] | None = None
 ) -> Settings:
-    """Settings from stack config first, then the environment, then the emulator defaults."""
+    """Settings from stack config first, then the environment. Makes no request.
+
+    Raises ``ConfigurationError`` naming every missing key (and the commands that set them) when the
+    settings are incomplete, including when no site is configured at all.
+    """
     global _emulator_logged
     env = os.environ if environ is None else environ
     raw: dict[str, Optional[str]] = {}
@@ -97,7 +162,7 @@ def resolve_settings(
             v = env.get(env_key) or None
         raw[name] = None if v is None else str(v)
 
-    emulator = not raw["site"]
+    emulator = (raw["site"] or "").strip().lower() == EMULATOR
     if emulator:
         defaults = {
             "site": emu.SITE,
@@ -106,19 +171,28 @@ def resolve_settings(
             "public_key": emu.ADMIN_PUBLIC_KEY,
             "private_key": emu.ADMIN_PRIVATE_KEY,
         }
+        raw["site"] = emu.SITE
         for k, v in defaults.items():
             raw[k] = raw[k] or v
         if not _emulator_logged:
             _emulator_logged = True
-            log.warning(
-                "no connectwise:site or CONNECTWISE_SITE configured: using the bundled emulator at %s (company %r)",
-                raw["site"], raw["company_id"],
-            )
-    missing = [KEYS[n][0] + " / " + KEYS[n][1] for n in ("company_id", "client_id", "public_key", "private_key") if not raw[n]]
+            log.info("connectwise:site is %r: using the bundled emulator at %s (company %r)",
+                     EMULATOR, raw["site"], raw["company_id"])
+    elif not raw["site"]:
+        missing = ["site", *[n for n in _CREDENTIALS if not raw[n]]]
+        raise ConfigurationError(
+            "no ConnectWise tenant is configured: " + ", ".join(f"{KEYS[n][0]} / {KEYS[n][1]}" for n in missing)
+            + " not set.",
+            hint="point the stack at your tenant: " + _set_hint(missing)
+            + " (or export the CONNECTWISE_* variables); or choose the bundled emulator for this stack: "
+            f"`pulumi config set connectwise:site {EMULATOR}`.",
+        )
+    missing = [n for n in _CREDENTIALS if not raw[n]]
     if missing:
         raise ConfigurationError(
-            "ConnectWise connection settings are incomplete for site " + repr(raw["site"]) + ".",
-            hint="set " + "; ".join(missing) + " (keys as secrets: `pulumi config set --secret connectwise:privateKey ...`).",
+            "ConnectWise connection settings are incomplete for site " + repr(raw["site"]) + ": "
+            + ", ".join(f"{KEYS[n][0]} / {KEYS[n][1]}" for n in missing) + " not set.",
+            hint="set " + _set_hint(missing) + " (or export the CONNECTWISE_* variables).",
         )
     return Settings(
         site=str(raw["site"]),

@@ -4,6 +4,8 @@ Fully writable through ``/system/apiMembers``: create (POST), read, update (PATC
 changed fields), and delete = deactivate (``POST /system/members/{id}/deactivate``; ConnectWise
 has no DELETE for members). Creating an identifier that exists but is deactivated reactivates it.
 Permanent API keys cannot be made through the API: create them in the UI.
+On `pulumi up` the diff reads the member (see ``_common.BaseProvider``): a member changed or
+deactivated in ConnectWise is patched back to the code.
 """
 
 from __future__ import annotations
@@ -18,7 +20,11 @@ from pydantic.alias_generators import to_snake
 from cwroles.permissions import EMAIL_MAX, MEMBER_IDENTIFIER_MAX, MEMBER_NAME_MAX, member_identifier_problem
 
 from ._client import Client
-from ._common import BaseProvider, check_id, check_name, clean, has_unknown, is_unknown
+from ._common import (
+    TENANT_KEY, BaseProvider, check_id, check_name, check_program_config, clean, guarded_settings, has_unknown,
+    is_unknown, verify_now,
+)
+from ._config import get_client
 from ._errors import InvalidObject, NotFound, ObjectExists
 from ._models import ApiMember as MemberModel
 
@@ -55,17 +61,19 @@ class ApiMemberState(ApiMemberArgs):
 
     member_id: int
     inactive: bool = False
+    tenant: Optional[dict[str, Any]] = None  # the tenant the member lives in: {site, company_id}
 
     @classmethod
-    def from_api(cls, m: MemberModel) -> "ApiMemberState":
-        values: dict[str, Any] = {"member_id": m.id, "identifier": m.identifier, "inactive": bool(m.inactive_flag)}
+    def from_api(cls, m: MemberModel, tenant: Optional[dict[str, Any]] = None) -> "ApiMemberState":
+        values: dict[str, Any] = {"member_id": m.id, "identifier": m.identifier, "inactive": bool(m.inactive_flag),
+                                  "tenant": tenant}
         for key, (api, is_ref) in FIELDS.items():
             v = getattr(m, to_snake(api))
             values[key] = (v.id if v is not None else None) if is_ref else v
         return cls(**values)
 
     def outputs(self) -> dict[str, Any]:
-        return {"member_id": self.member_id, "identifier": self.identifier,
+        return {TENANT_KEY: self.tenant, "member_id": self.member_id, "identifier": self.identifier,
                 **{k: getattr(self, k) for k in FIELDS}, "inactive": self.inactive}
 
     def inputs(self) -> dict[str, Any]:
@@ -83,8 +91,8 @@ _OPTIONAL = {k for k in FIELDS if k not in ("name", "role_id")}
 _DEFAULT_SKIP = {"id", "_info", "identifier", "name", "inactiveFlag", "inactiveDate", "securityRole", "emailAddress", "notes"}
 
 
-def _outs(m: MemberModel) -> dict[str, Any]:
-    return ApiMemberState.from_api(m).outputs()
+def _outs(m: MemberModel, tenant: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+    return ApiMemberState.from_api(m, tenant).outputs()
 
 
 def _value(key: str, v: Any) -> Any:
@@ -113,7 +121,7 @@ def patch_operations(olds: dict[str, Any], news: dict[str, Any], reactivate: boo
 
 
 class ApiMemberProvider(BaseProvider):
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures: list[CheckFailure] = []
         ident = news.get("identifier")
         if not is_unknown(ident):
@@ -131,6 +139,7 @@ class ApiMemberProvider(BaseProvider):
             for k, (_api, is_ref) in FIELDS.items():
                 if is_ref and inputs.get(k) is not None and not is_unknown(inputs[k]):
                     inputs[k] = int(inputs[k])
+        self.check_settings(olds)
         return CheckResult(inputs, failures)
 
     def _body(self, client: Client, props: dict[str, Any]) -> dict[str, Any]:
@@ -151,7 +160,7 @@ class ApiMemberProvider(BaseProvider):
             member = client.create_api_member(self._body(client, props))
         except ObjectExists as e:
             member = self._reactivate_or_explain(client, props, e)
-        return CreateResult(str(member.id), _outs(member))
+        return CreateResult(str(member.id), _outs(member, self.tenant_record()))
 
     def _reactivate_or_explain(self, client: Client, props: dict[str, Any], e: ObjectExists) -> MemberModel:
         ident = props["identifier"]
@@ -173,18 +182,17 @@ class ApiMemberProvider(BaseProvider):
         return client.patch_api_member(int(existing.id), ops)  # type: ignore[arg-type]
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        settings = guarded_settings(props)
         try:
-            member = self.client().get_api_member(int(id_))
+            member = get_client(settings).get_api_member(int(id_))
         except NotFound:
             return ReadResult("", {})
-        state = ApiMemberState.from_api(member)
+        state = ApiMemberState.from_api(member, settings.tenant.record())
         imported = not clean(props).get("identifier")
-        return ReadResult(str(member.id), state.outputs(), state.inputs() if imported else None)
+        return ReadResult(str(member.id), self.noted_read(state.outputs()), state.inputs() if imported else None)
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        ident = news.get("identifier")
-        if is_unknown(ident) or ident != olds.get("identifier"):
-            return DiffResult(changes=True, replaces=["identifier"])
+    @staticmethod
+    def _changed(base: dict[str, Any], news: dict[str, Any]) -> list[str]:
         changed = []
         for key in FIELDS:
             new = news.get(key)
@@ -192,21 +200,42 @@ class ApiMemberProvider(BaseProvider):
                 changed.append(key)
             elif new is None and key in _OPTIONAL:
                 continue
-            elif not _same(key, new, olds.get(key)):
+            elif not _same(key, new, base.get(key)):
                 changed.append(key)
-        if olds.get("inactive"):
+        if base.get("inactive"):
             changed.append("inactive")  # deactivated outside Pulumi: reactivate
-        return DiffResult(changes=bool(changed), replaces=[])
+        return changed
+
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        settings = guarded_settings(olds)  # a changed tenant stops here, before any request
+        verify = self.should_verify(olds)
+        ident = news.get("identifier")
+        if is_unknown(ident) or ident != olds.get("identifier"):
+            return DiffResult(changes=True, replaces=["identifier"])
+        changed = self._changed(olds, news)
+        if changed or not verify:
+            return DiffResult(changes=bool(changed), replaces=[])
+        # `pulumi up`: compare the code with the member as ConnectWise has it now.
+        try:
+            live = _outs(get_client(settings).get_api_member(int(id_)), settings.tenant.record())
+        except NotFound:
+            return DiffResult(changes=True, replaces=["identifier"])  # gone: create it again
+        stale = any(live.get(k) != olds.get(k) for k in live)  # outputs must agree with ConnectWise
+        return DiffResult(changes=bool(self._changed(live, news)) or stale, replaces=[])
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         news = clean(news)
-        ops = patch_operations(olds, news, reactivate=bool(olds.get("inactive")))
-        client = self.client()
+        settings = guarded_settings(olds)
+        client = get_client(settings)
+        base = olds
+        if self.verify_live:  # patch from what ConnectWise has now, not from the last recorded state
+            base = _outs(client.get_api_member(int(id_)), settings.tenant.record())
+        ops = patch_operations(base, news, reactivate=bool(base.get("inactive")))
         member = client.patch_api_member(int(id_), ops) if ops else client.get_api_member(int(id_))
-        return UpdateResult(_outs(member))
+        return UpdateResult(_outs(member, settings.tenant.record()))
 
-    def delete(self, id_: str, _props: dict[str, Any]) -> None:
-        client = self.client()
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        client = self.client(props)
         try:
             client.deactivate_member(int(id_))
         except NotFound:
@@ -223,13 +252,15 @@ class ApiMember(Resource, module="connectwise", name="ApiMember"):
     Unset references (time zone, level, locations, department) take the tenant defaults from
     ``/system/apiMembers/default``. Destroying deactivates the member (ConnectWise cannot delete
     members). API keys are made by hand: System › Members › API Members › <member> › API Keys.
-    Outputs: ``member_id``, ``identifier``, ``role_id``, ``inactive`` and the resolved references.
+    Outputs: ``member_id``, ``identifier``, ``role_id``, ``inactive``, ``tenant`` and the resolved references.
+    ``verify_live=False`` turns off the read of the member on `pulumi up` (see docs/provider.md).
     """
 
     member_id: pulumi.Output[int]
     identifier: pulumi.Output[str]
     role_id: pulumi.Output[int]
     inactive: pulumi.Output[bool]
+    tenant: pulumi.Output[dict]
 
     def __init__(
         self,
@@ -245,7 +276,9 @@ class ApiMember(Resource, module="connectwise", name="ApiMember"):
         default_location_id: Optional[pulumi.Input[int]] = None,
         default_department_id: Optional[pulumi.Input[int]] = None,
         opts: Optional[pulumi.ResourceOptions] = None,
+        verify_live: bool = True,
     ) -> None:
         inputs = {k: v for k, v in locals().items() if k in ApiMemberArgs.model_fields}
         outputs = {k: None for k in ApiMemberState.model_fields if k not in ApiMemberArgs.model_fields}
-        super().__init__(ApiMemberProvider(), resource_name, {**inputs, **outputs}, opts)
+        check_program_config()
+        super().__init__(ApiMemberProvider(verify_live=verify_now(verify_live)), resource_name, {**inputs, **outputs}, opts)

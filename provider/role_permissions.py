@@ -8,7 +8,11 @@ matches the code; nothing here pretends to have written a setting.
 
 from __future__ import annotations
 
+import json
 import re
+import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Mapping, Optional
 
@@ -34,11 +38,15 @@ from cwroles.permissions import (MEMBER_IDENTIFIER_MAX, ROLE_NAME_MAX, grant_jso
 from cwroles.problems import Where
 
 from ._client import Client
-from ._common import BaseProvider, add_problems, check_id, check_name, clean, has_unknown, is_unknown
+from ._common import (
+    TENANT_KEY, BaseProvider, add_problems, check_id, check_name, check_program_config, clean, guarded_settings,
+    has_unknown, is_unknown, verify_now,
+)
+from ._config import get_client
 from ._errors import ConnectWiseError, NotFound
 
 __all__ = ["RolePermissions", "RolePermissionsProvider", "RoleOutOfSync", "read_live_grid", "DEFAULT_CHECKLIST_DIR",
-           "RolePermissionsArgs", "RolePermissionsState"]
+           "RolePermissionsArgs", "RolePermissionsState", "checklist_path", "remove_checklist"]
 
 DEFAULT_CHECKLIST_DIR = ".cwroles/checklists"
 _CARRIED_GRANT_KEYS = ("reason", "source", "feature", "origin")  # metadata kept for the policy pack
@@ -61,8 +69,9 @@ class RolePermissionsArgs(BaseModel):
     member_identifier: Optional[str] = None  # API member whose view verifies the allow-lists
     requirement: Optional[dict[str, Any]] = None  # a project manifest's requirement (the pack's ceiling)
     widening: Optional[dict[str, Any]] = None  # set by check: cells widened since the last update
+    stack: Optional[str] = None  # names the stack's checklist folder (set by the program)
 
-    VERIFIED: ClassVar[tuple[str, ...]] = ("role_name", "customize", "checklist_dir", "member_identifier")  # + role_id, grid
+    VERIFIED: ClassVar[tuple[str, ...]] = ("role_name", "customize", "checklist_dir", "member_identifier", "stack")  # + role_id, grid
 
 
 class RolePermissionsState(RolePermissionsArgs):
@@ -72,6 +81,7 @@ class RolePermissionsState(RolePermissionsArgs):
     pending: list[str] = []  # cells still to set by hand
     drift: list[str] = []  # cells changed in ConnectWise since the last read
     customize_status: Optional[str] = None
+    tenant: Optional[dict[str, Any]] = None  # the tenant the role lives in: {site, company_id}
 
 
 _INPUT_KEYS = tuple(RolePermissionsArgs.model_fields)
@@ -258,6 +268,104 @@ def _verify_customize(client: Client, role_id: int, props: Mapping[str, Any]) ->
     return f"verified as {ident!r}: matches the code", {}
 
 
+# ---- checklists -----------------------------------------------------------------------------
+
+
+def _safe(name: str, fallback: str) -> str:
+    return re.sub(r"[^\w.\- ]+", "_", str(name)).strip() or fallback
+
+
+def _checklist_base(checklist_dir: Optional[str]) -> Path:
+    base = Path(checklist_dir or DEFAULT_CHECKLIST_DIR)
+    return base if base.is_absolute() else Path.cwd() / base
+
+
+def checklist_path(checklist_dir: Optional[str], stack: Optional[str], company_id: Optional[str], role_name: str) -> Path:
+    """``<checklist_dir>/<stack>/<company id>/<role name>.md``: per stack and tenant, so two tenants (or two
+    stacks) with a role of the same name never share a file."""
+    parts = [_safe(x, "_") for x in (stack, company_id) if x]
+    return _checklist_base(checklist_dir).joinpath(*parts, f"{_safe(role_name, 'role')}.md")
+
+
+def remove_checklist(checklist_dir: Optional[str], stack: Optional[str], company_id: Optional[str], role_name: str) -> None:
+    """Delete a role's checklist and the folders it leaves empty (up to the checklists folder itself)."""
+    path = checklist_path(checklist_dir, stack, company_id, role_name)
+    path.unlink(missing_ok=True)
+    base = _checklist_base(checklist_dir)
+    d = path.parent
+    while True:
+        try:
+            d.rmdir()  # only when empty
+        except OSError:
+            break
+        if d == base or base not in d.parents:
+            break
+        d = d.parent
+
+
+# ---- what ConnectWise has, compared with the code ----------------------------------------------
+
+
+@dataclass
+class _Observed:
+    """One reading of a role in ConnectWise, compared with the code. ``items`` are the checklist's
+    items, one line each, in the checklist's order: the message, its count and the file agree."""
+
+    live: Grid
+    changes: list[Change]
+    status: str
+    discrepancies: Optional[dict[str, dict[str, list[str]]]]  # None: the Customize lists were not verifiable
+    lists: dict[str, dict[str, list[str]]]  # the Customize part of the checklist
+    items: list[str]
+
+    @property
+    def in_sync(self) -> bool:
+        return not self.changes and not self.discrepancies
+
+
+def _observe(client: Client, props: Mapping[str, Any]) -> _Observed:
+    """The live grid (one page of settings: a deleted role answers 404) and the Customize lists."""
+    role_id = int(props["role_id"])
+    live = live_grid([r.model_dump(by_alias=True) for r in client.list_role_settings(role_id)])
+    changes = diff_grids(_desired(props), live)
+    status, discrepancies = _verify_customize(client, role_id, props)
+    if discrepancies is None and changes:  # unverifiable: still tell the admin what the lists must hold
+        lists = {k: {"allow": list(v)} for k, v in (props.get("customize") or {}).items() if v}
+        why = status.removeprefix("not verifiable: ")
+        custom_lines = [f"  - {fn} › Customize: allow {i!r} (could not be checked: {why})"
+                        for fn, d in lists.items() for i in d["allow"]]
+    else:
+        lists = discrepancies or {}
+        custom_lines = []
+        for fn, d in lists.items():
+            custom_lines += [f"  - {fn} › Customize: allow {i!r} (missing)" for i in d.get("allow", [])]
+            custom_lines += [f"  - {fn} › Customize: disallow {i!r} (allowed in ConnectWise, not in code)"
+                             for i in d.get("disallow", [])]
+    items = [f"  - {c}" for c in changes] + custom_lines
+    return _Observed(live, changes, status, discrepancies, lists, items)
+
+
+def _deleted_role(props: Mapping[str, Any], e: NotFound) -> NotFound:
+    role_id = int(props["role_id"])
+    return NotFound(
+        f"security role id {role_id} ({props.get('role_name')!r}) does not exist in ConnectWise.",
+        method=e.method, path=e.path, status=404, code=e.code, cw_message=e.cw_message, errors=e.errors,
+        hint="it was deleted outside Pulumi: run `pulumi refresh` so the SecurityRole is recreated, then `pulumi up`.",
+    )
+
+
+# Diff (on `pulumi up`) reads ConnectWise; the update that follows in the same provider process reuses
+# that reading instead of asking again.
+_OBSERVED_TTL = 120.0
+_observed_lock = threading.Lock()
+_observed: dict[str, tuple[float, _Observed]] = {}
+
+
+def _observation_key(props: Mapping[str, Any]) -> str:
+    keys = ("role_id", "role_name", "grants", "customize", "member_identifier", TENANT_KEY)
+    return json.dumps({k: props.get(k) for k in keys}, sort_keys=True, default=str)
+
+
 # ---- the provider --------------------------------------------------------------------------
 
 
@@ -268,16 +376,8 @@ def _same_form(key: str, value: Any) -> Any:
     return value or None
 
 
-def _checklist_path(props: Mapping[str, Any], role_name: str) -> Path:
-    base = Path(props.get("checklist_dir") or DEFAULT_CHECKLIST_DIR)
-    if not base.is_absolute():
-        base = Path.cwd() / base
-    safe = re.sub(r"[^\w.\- ]+", "_", role_name).strip() or "role"
-    return base / f"{safe}.md"
-
-
 class RolePermissionsProvider(BaseProvider):
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures: list[CheckFailure] = []
         inputs = dict(news)
         check_id(news, "role_id", "role_id (the SecurityRole's role_id)", failures, required=True)
@@ -289,69 +389,79 @@ class RolePermissionsProvider(BaseProvider):
         if feats is not None and not is_unknown(feats) and not isinstance(feats, list):
             failures.append(CheckFailure("features", "features must be a list of feature names"))
         _check_requirement(news.get("requirement"), failures)
-        inputs["widening"] = None if failures else _widening(_olds, inputs)
+        inputs["widening"] = None if failures else _widening(olds, inputs)
         if not is_unknown(news.get("role_id")) and news.get("role_id") is not None and not failures:
             inputs["role_id"] = int(news["role_id"])
+        self.check_settings(olds)
         return CheckResult(inputs, failures)
 
     # -- create / update: verify, never write --
-    def _reconcile(self, props: dict[str, Any]) -> dict[str, Any]:
+    def _observe_now(self, client: Client, props: dict[str, Any]) -> _Observed:
+        try:
+            return _observe(client, props)
+        except NotFound as e:
+            raise _deleted_role(props, e) from None
+
+    def _reconcile(self, props: dict[str, Any], observed: Optional[_Observed] = None) -> dict[str, Any]:
         props = {k: props.get(k) for k in _INPUT_KEYS}
         role_id = props["role_id"] = int(props["role_id"])  # the engine hands numbers over as floats
-        client = self.client()
-        try:
-            role, live = read_live_grid(client, role_id)
-        except NotFound as e:
-            raise NotFound(
-                f"security role id {role_id} ({props.get('role_name')!r}) does not exist in ConnectWise.",
-                method=e.method, path=e.path, status=404, code=e.code, cw_message=e.cw_message, errors=e.errors,
-                hint="it was deleted outside Pulumi: run `pulumi refresh` so the SecurityRole is recreated, then `pulumi up`.",
-            ) from None
-        changes = diff_grids(_desired(props), live)
-        status, discrepancies = _verify_customize(client, role_id, props)
-        role_name = role.name or str(props.get("role_name"))
-        path = _checklist_path(props, role_name)
-        if changes or discrepancies:
-            if discrepancies is None:  # unverifiable: still tell the admin what the lists must hold
-                lists = {k: {"allow": list(v)} for k, v in (props.get("customize") or {}).items()}
-            else:
-                lists = discrepancies
+        settings = self.settings()
+        client = get_client(settings)
+        tenant = settings.tenant
+        obs = observed or self._observe_now(client, props)
+        path = checklist_path(props.get("checklist_dir"), props.get("stack"), tenant.company_id, str(props["role_name"]))
+        if not obs.in_sync:
+            try:  # the role as ConnectWise names it: that is what the admin looks for
+                role_name = client.get_security_role(role_id).name or str(props.get("role_name"))
+            except NotFound as e:
+                raise _deleted_role(props, e) from None
+            text = render_checklist(role_name, obs.changes, obs.lists)
+            head, _, rest = text.partition("\n")
+            where = (f"Tenant: {tenant.describe()}" + (f" · stack `{props['stack']}`" if props.get("stack") else "")
+                     + f" · role id {role_id} · {len(obs.items)} item{'s' if len(obs.items) != 1 else ''}")
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(render_checklist(role_name, changes, lists), encoding="utf-8")
-            lines = [f"  - {c}" for c in changes]
-            for fn, d in (discrepancies or {}).items():
-                lines += [f"  - {fn} › Customize: allow {i!r} (missing)" for i in d.get("allow", [])]
-                lines += [f"  - {fn} › Customize: disallow {i!r} (allowed in ConnectWise, not in code)" for i in d.get("disallow", [])]
-            n = len(lines)
-            note = "" if discrepancies is not None else f"\nCustomize lists: {status}."
+            path.write_text(f"{head}\n\n{where}\n{rest}", encoding="utf-8")
+            n = len(obs.items)
+            note = "" if obs.discrepancies is not None else f"\nCustomize lists: {obs.status}."
             raise RoleOutOfSync(
-                f"Security role {role_name!r} (id {role_id}) in ConnectWise does not match the code: "
-                f"{n} setting{'s differ' if n != 1 else ' differs'}. ConnectWise's API cannot write role permissions, "
-                f"so set them by hand in System › Security Roles › {role_name}, then run `pulumi up` again:\n"
-                + "\n".join(lines)
-                + f"{note}\nChecklist: {path}",
-                changes,
+                f"Security role {role_name!r} (id {role_id}) in ConnectWise {tenant.describe()} does not match the "
+                f"code: {n} setting{'s differ' if n != 1 else ' differs'}. ConnectWise's API cannot write role "
+                f"permissions, so set them by hand in System › Security Roles › {role_name}, then run `pulumi up` "
+                "again:\n" + "\n".join(obs.items) + f"{note}\nChecklist: {path}",
+                obs.changes,
                 path,
             )
-        if path.exists():
-            path.unlink()  # an old checklist would only mislead now that the role matches
-        return {**props, "live": grid_to_json(live), "pending": [], "drift": [], "customize_status": status}
+        remove_checklist(props.get("checklist_dir"), props.get("stack"), tenant.company_id, str(props["role_name"]))
+        return {**props, "live": grid_to_json(obs.live), "pending": [], "drift": [], "customize_status": obs.status,
+                TENANT_KEY: tenant.record()}
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         outs = self._reconcile(props)
         return CreateResult(str(outs["role_id"]), outs)
 
-    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult(self._reconcile(news))
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        guarded_settings(olds)
+        observed = None
+        key = _observation_key({**news, "role_id": int(news["role_id"]), TENANT_KEY: self.settings().tenant.record()})
+        with _observed_lock:
+            hit = _observed.pop(key, None)
+        if hit is not None and time.monotonic() - hit[0] < _OBSERVED_TTL:
+            observed = hit[1]
+        return UpdateResult(self._reconcile(news, observed))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         props = clean(props)
+        settings = guarded_settings(props)
+        client = get_client(settings)
         role_id = int(float(props.get("role_id") or id_))
+        imported = "grants" not in props
         try:
-            role, live = read_live_grid(self.client(), role_id)
+            if imported:  # adopting: describe what ConnectWise has as the inputs (the name comes from the role)
+                role, live = read_live_grid(client, role_id)
+            else:  # refresh: one page of settings (a deleted role answers 404); the role itself is SecurityRole's
+                live = live_grid([r.model_dump(by_alias=True) for r in client.list_role_settings(role_id)])
         except NotFound:
             return ReadResult("", {})
-        imported = "grants" not in props
         if imported:  # adopting: describe what ConnectWise has as the inputs
             props = {**{k: None for k in _INPUT_KEYS}, "role_id": role_id, "role_name": role.name,
                      "grants": _grants_from_grid(live)}
@@ -363,12 +473,16 @@ class RolePermissionsProvider(BaseProvider):
             "live": grid_to_json(live),
             "pending": pending,
             "drift": _drift(before, live),
+            # A refresh makes no impersonation calls: the Customize verdict stays the last `pulumi up`'s.
             "customize_status": props.get("customize_status") or "not checked by refresh",
+            TENANT_KEY: settings.tenant.record(),
         }
         inputs = {k: props.get(k) for k in _INPUT_KEYS} if imported else None
-        return ReadResult(str(role_id), outs, inputs)
+        return ReadResult(str(role_id), self.noted_read(outs), inputs)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        settings = guarded_settings(olds)  # a changed tenant stops here, before any request
+        verify = self.should_verify(olds)
         new_role = news.get("role_id")
         if is_unknown(new_role) or (olds.get("role_id") is not None and int(new_role) != int(olds["role_id"])):
             return DiffResult(changes=True, replaces=["role_id"])
@@ -379,24 +493,46 @@ class RolePermissionsProvider(BaseProvider):
                    if has_unknown(news.get(k)) or _same_form(k, news.get(k)) != _same_form(k, olds.get(k))]
         if changed or has_unknown(news.get("grants")) or _desired(news) != _desired(olds):
             return DiffResult(changes=True, replaces=[])
-        # Same code: does ConnectWise (as last read) still match it? Drift → an update, which re-verifies.
-        live = _full(grid_from_json(olds.get("live") or {}))
-        if diff_grids(_desired(news), live) or olds.get("pending"):
+        if not verify:
+            # Preview (or the diff that shows a refresh): no request. Does ConnectWise (as last read) still match the code?
+            live = _full(grid_from_json(olds.get("live") or {}))
+            if diff_grids(_desired(news), live) or olds.get("pending"):
+                return DiffResult(changes=True, replaces=[])
+            return DiffResult(changes=False, replaces=[])
+        # `pulumi up`: read ConnectWise now. Out of sync → an update, which fails with the checklist;
+        # in sync but the recorded outputs are stale → an update that records what is true now.
+        props = {**{k: news.get(k) for k in _INPUT_KEYS}, "role_id": int(new_role)}
+        obs = self._observe_now(get_client(settings), props)
+        with _observed_lock:
+            _observed[_observation_key({**props, TENANT_KEY: settings.tenant.record()})] = (time.monotonic(), obs)
+        if not obs.in_sync:
             return DiffResult(changes=True, replaces=[])
-        return DiffResult(changes=False, replaces=[])
+        # ConnectWise matches: a checklist left by an earlier failed `up` is done.
+        remove_checklist(props.get("checklist_dir"), props.get("stack"), settings.tenant.company_id,
+                         str(props.get("role_name")))
+        fresh = {"live": grid_to_json(obs.live), "pending": [], "drift": [], "customize_status": obs.status,
+                 TENANT_KEY: settings.tenant.record()}
+        return DiffResult(changes=any(olds.get(k) != v for k, v in fresh.items()), replaces=[])
 
-    def delete(self, _id: str, _props: dict[str, Any]) -> None:
-        # Nothing to undo: the API cannot write settings. Deleting the SecurityRole removes them.
-        return None
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        # Nothing to undo in ConnectWise: the API cannot write settings, and deleting the SecurityRole
+        # removes them. Its checklist goes, as it would only mislead now.
+        settings = guarded_settings(props)
+        if props.get("role_name"):
+            remove_checklist(props.get("checklist_dir"), props.get("stack"), settings.tenant.company_id,
+                             str(props["role_name"]))
 
 
 class RolePermissions(Resource, module="connectwise", name="RolePermissions"):
     """The complete permission grid of a security role, verified against ConnectWise.
 
     Every catalog function not listed in ``grants`` is desired at None. Because ConnectWise's API
-    cannot write settings, ``pulumi up`` fails with a checklist until an admin has set them.
+    cannot write settings, ``pulumi up`` fails with a checklist until an admin has set them. Every
+    ``pulumi up`` reads the role again (``verify_live=False`` turns that off); a preview makes no request.
+    Pass the API member's ``identifier`` output as ``member_identifier``: the check then waits for the
+    member, so the first ``up`` gives the same checklist every time.
     Outputs: ``live`` (the grid read from ConnectWise), ``pending`` (cells still to set),
-    ``drift`` (cells changed in ConnectWise since the last read), ``customize_status``.
+    ``drift`` (cells changed in ConnectWise since the last read), ``customize_status``, ``tenant``.
     ``requirement`` (a project manifest's vendor requirement) is for the policy pack only.
     """
 
@@ -406,6 +542,7 @@ class RolePermissions(Resource, module="connectwise", name="RolePermissions"):
     customize_status: pulumi.Output[str]
     role_id: pulumi.Output[int]
     role_name: pulumi.Output[str]
+    tenant: pulumi.Output[dict]
 
     def __init__(
         self,
@@ -421,11 +558,15 @@ class RolePermissions(Resource, module="connectwise", name="RolePermissions"):
         member_identifier: Optional[pulumi.Input[str]] = None,
         opts: Optional[pulumi.ResourceOptions] = None,
         requirement: Optional[pulumi.Input[dict]] = None,
+        verify_live: bool = True,
     ) -> None:
         inputs = {k: v for k, v in locals().items() if k in RolePermissionsArgs.model_fields}
         outputs = {k: None for k in RolePermissionsState.model_fields if k not in RolePermissionsArgs.model_fields}
         if requirement is None:
             del inputs["requirement"]  # built-in integrations: the pack reads the installed manifest
-        super().__init__(RolePermissionsProvider(), resource_name, {**inputs, **outputs}, opts)
+        inputs["stack"] = pulumi.get_stack()
+        check_program_config()
+        super().__init__(RolePermissionsProvider(verify_live=verify_now(verify_live)), resource_name,
+                         {**inputs, **outputs}, opts)
 
 

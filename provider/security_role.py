@@ -2,6 +2,8 @@
 
 The API can create, read and delete a role but not update it, so any change is a replacement.
 Its permission grid is managed by ``RolePermissions`` (see docs/provider.md for why).
+On `pulumi up` the diff reads the role (see ``_common.BaseProvider``): a role deleted in ConnectWise is
+created again, a role renamed or changed there stops the run with what to do.
 """
 
 from __future__ import annotations
@@ -9,13 +11,17 @@ from __future__ import annotations
 from typing import Any, Optional
 
 import pulumi
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
 from pydantic import BaseModel, ConfigDict
 
 from cwroles.permissions import ROLE_NAME_MAX, ROLE_TYPE_MAX
 
-from ._common import BaseProvider, check_name, clean, is_unknown
-from ._errors import NotFound, ObjectExists
+from ._common import (
+    TENANT_KEY, BaseProvider, check_name, check_program_config, clean, guarded_settings, is_unknown,
+    verify_now,
+)
+from ._config import get_client
+from ._errors import ConfigurationError, NotFound, ObjectExists
 from ._models import SecurityRole as RoleModel
 
 __all__ = ["SecurityRole", "SecurityRoleProvider", "SecurityRoleArgs", "SecurityRoleState"]
@@ -43,17 +49,20 @@ class SecurityRoleArgs(BaseModel):
 
 
 class SecurityRoleState(SecurityRoleArgs):
-    """Outputs: the inputs as ConnectWise holds them, plus the role's id."""
+    """Outputs: the inputs as ConnectWise holds them, the role's id, the tenant it lives in and the stack
+    (which names the stack's checklist folder, removed on delete)."""
 
     role_id: int
+    tenant: Optional[dict[str, Any]] = None
+    stack: Optional[str] = None
 
     @classmethod
-    def from_api(cls, role: RoleModel) -> "SecurityRoleState":
+    def from_api(cls, role: RoleModel, tenant: Optional[dict[str, Any]] = None, stack: Any = None) -> "SecurityRoleState":
         return cls(role_id=role.id, name=role.name, role_type=role.role_type or None,
-                   admin_flag=bool(role.admin_flag))
+                   admin_flag=bool(role.admin_flag), tenant=tenant, stack=stack)
 
     def outputs(self) -> dict[str, Any]:
-        return {"role_id": self.role_id, **SecurityRoleArgs.model_validate(self.model_dump()).model_dump()}
+        return {"role_id": self.role_id, **self.inputs(), TENANT_KEY: self.tenant, "stack": self.stack}
 
     def inputs(self) -> dict[str, Any]:
         """What an import declares: the live role as the code."""
@@ -63,12 +72,22 @@ class SecurityRoleState(SecurityRoleArgs):
 _FIELDS = tuple(SecurityRoleArgs.model_fields)
 
 
-def _outs(role: RoleModel) -> dict[str, Any]:
-    return SecurityRoleState.from_api(role).outputs()
+def _outs(role: RoleModel, tenant: dict[str, Any], stack: Any) -> dict[str, Any]:
+    return SecurityRoleState.from_api(role, tenant, stack).outputs()
+
+
+def _same(k: str, new: Any, old: Any) -> bool:
+    if k == "admin_flag":
+        return bool(new) == bool(old)
+    if k == "role_type":
+        return (new or None) == (old or None)
+    if k == "name":
+        return str(new or "").strip().lower() == str(old or "").strip().lower()
+    return new == old
 
 
 class SecurityRoleProvider(BaseProvider):
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures: list = []
         check_name(news, "name", "security role name (UI \u201cRole ID\u201d)", ROLE_NAME_MAX, failures)
         check_name(news, "role_type", "role_type", ROLE_TYPE_MAX, failures, required=False)
@@ -78,11 +97,13 @@ class SecurityRoleProvider(BaseProvider):
         inputs = dict(news)
         if inputs.get("admin_flag") is None:
             inputs["admin_flag"] = False
+        self.check_settings(olds)
         return CheckResult(inputs, failures)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         name = props["name"]
         c = self.client()
+        tenant = self.tenant_record()
         try:
             role = c.create_security_role(name, props.get("role_type"), bool(props.get("admin_flag")))
         except ObjectExists as e:
@@ -91,44 +112,81 @@ class SecurityRoleProvider(BaseProvider):
                 raise
             if props.get("adopt_existing"):
                 # Explicit opt-in adoption (works on SDKs whose import_ path cannot load the provider).
-                return CreateResult(str(existing.id), _outs(existing))
+                return CreateResult(str(existing.id), _outs(existing, tenant, props.get("stack")))
             raise ObjectExists(
                 f"a security role named {name!r} already exists in ConnectWise (id {existing.id}).",
                 method=e.method, path=e.path, status=e.status, code=e.code, cw_message=e.cw_message, errors=e.errors,
                 hint=f"adopt it with opts=ResourceOptions(import_=\"{existing.id}\") or adopt_existing=True, "
                 "or choose another name.",
             ) from None
-        return CreateResult(str(role.id), _outs(role))
+        return CreateResult(str(role.id), _outs(role, tenant, props.get("stack")))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        settings = guarded_settings(props)
         try:
-            role = self.client().get_security_role(int(id_))
+            role = get_client(settings).get_security_role(int(id_))
         except NotFound:
             return ReadResult("", {})  # deleted outside Pulumi: refresh drops it, the next up recreates it
-        state = SecurityRoleState.from_api(role)
+        state = SecurityRoleState.from_api(role, settings.tenant.record(), props.get("stack"))
         # Inputs mirror the live role so an import (or a refresh) compares like with like.
-        return ReadResult(str(role.id), state.outputs(), state.inputs() if not clean(props).get("name") else None)
+        inputs = state.inputs() if not clean(props).get("name") else None
+        return ReadResult(str(role.id), self.noted_read(state.outputs()), inputs)
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        settings = guarded_settings(olds)  # a changed tenant stops here, before any request
+        verify = self.should_verify(olds)
         old, new = SecurityRoleArgs.diffable(olds), SecurityRoleArgs.diffable(news)
         replaces = [k for k in _FIELDS if is_unknown(new[k]) or new[k] != old[k]]
-        if not replaces:
+        if replaces:
+            # Same name: the old role must go first (names are unique). New name: create first.
+            same_name = "name" not in replaces
+            return DiffResult(changes=True, replaces=replaces, delete_before_replace=same_name)
+        if not verify:
             return DiffResult(changes=False, replaces=[])
-        # Same name: the old role must go first (names are unique). New name: create first.
-        same_name = "name" not in replaces
-        return DiffResult(changes=True, replaces=replaces, delete_before_replace=same_name)
-
-    def delete(self, id_: str, _props: dict[str, Any]) -> None:
+        # `pulumi up`: does the role still exist in ConnectWise, as the code says?
         try:
-            self.client().delete_security_role(int(id_))
+            role = get_client(settings).get_security_role(int(id_))
+        except NotFound:
+            return DiffResult(changes=True, replaces=["name"], delete_before_replace=True)  # deleted by hand: recreate
+        changed = [k for k in _FIELDS if not _same(k, getattr(role, k, None), news.get(k))]
+        if changed:
+            live = {k: getattr(role, k, None) for k in changed}
+            raise ConfigurationError(
+                f"security role id {id_} was changed in ConnectWise: "
+                + ", ".join(f"{k} is {live[k]!r}, the code says {news.get(k)!r}" for k in changed) + ".",
+                hint=f"change it back in System › Security Roles, or adopt ConnectWise's value in the code and run "
+                "`pulumi refresh` before `pulumi up` (the API cannot update a role, so a difference would replace it "
+                "and lose its hand-set permissions).",
+            )
+        outs = _outs(role, settings.tenant.record(), news.get("stack"))
+        return DiffResult(changes=any(outs.get(k) != olds.get(k) for k in outs), replaces=[])
+
+    def update(self, id_: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        # Reached only when ConnectWise matches the code but the recorded outputs are stale (e.g. state
+        # written before the tenant was recorded): record what ConnectWise has. The API has no update.
+        settings = self.settings()
+        role = get_client(settings).get_security_role(int(id_))
+        return UpdateResult(_outs(role, settings.tenant.record(), news.get("stack")))
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        settings = guarded_settings(props)
+        try:
+            get_client(settings).delete_security_role(int(id_))
         except NotFound:
             pass  # already gone
+        # A checklist for this role (e.g. from a first `up` that failed before its RolePermissions was
+        # recorded) would only mislead now.
+        from .role_permissions import remove_checklist
+
+        if props.get("stack") and props.get("name"):
+            remove_checklist(None, str(props["stack"]), settings.tenant.company_id, str(props["name"]))
 
 
 class SecurityRole(Resource, module="connectwise", name="SecurityRole"):
     """A ConnectWise security role. ``name`` is the UI "Role ID" (max 30 characters).
 
-    Outputs: ``role_id`` (int), ``name``, ``admin_flag``, ``role_type``.
+    Outputs: ``role_id`` (int), ``name``, ``admin_flag``, ``role_type``, ``tenant`` (site and company id).
+    ``verify_live=False`` turns off the read of the role on `pulumi up` (see docs/provider.md).
     Adopt an existing role with ``opts=ResourceOptions(import_="<role id>")`` or, where the Pulumi
     SDK's import path cannot load a dynamic provider (3.259), with ``adopt_existing=True``: the
     create then takes over a role of the same name instead of failing.
@@ -138,6 +196,7 @@ class SecurityRole(Resource, module="connectwise", name="SecurityRole"):
     name: pulumi.Output[str]
     role_type: pulumi.Output[Optional[str]]
     admin_flag: pulumi.Output[bool]
+    tenant: pulumi.Output[dict]
 
     def __init__(
         self,
@@ -147,8 +206,14 @@ class SecurityRole(Resource, module="connectwise", name="SecurityRole"):
         admin_flag: pulumi.Input[bool] = False,
         opts: Optional[pulumi.ResourceOptions] = None,
         adopt_existing: bool = False,
+        verify_live: bool = True,
     ) -> None:
-        inputs = {k: v for k, v in locals().items() if k in SecurityRoleArgs.model_fields}
+        check_program_config()
+        inputs = {"name": name, "role_type": role_type, "admin_flag": admin_flag}
         outputs = {k: None for k in SecurityRoleState.model_fields if k not in SecurityRoleArgs.model_fields}
-        super().__init__(SecurityRoleProvider(), resource_name,
-                         {**inputs, **outputs, "adopt_existing": adopt_existing}, opts)
+        super().__init__(
+            SecurityRoleProvider(verify_live=verify_now(verify_live)),
+            resource_name,
+            {**inputs, **outputs, "adopt_existing": adopt_existing, "stack": pulumi.get_stack()},
+            opts,
+        )

@@ -408,7 +408,26 @@ def _raw_config() -> dict[str, Any]:
     return {k: v for k in CONFIG_KEYS if (v := cfg.get(k)) is not None}
 
 
-def main() -> None:
+def _connectwise_site() -> Optional[str]:
+    import pulumi
+
+    return pulumi.Config("connectwise").get("site") or os.environ.get("CONNECTWISE_SITE") or None
+
+
+def next_step_output(plan: Plan, pending: list, customize_status: Optional[str]):
+    """What to do next, as of the operation that wrote the outputs: the checklist first, then the key."""
+    if pending:
+        return (f"{len(pending)} permission setting(s) of the role differ from the code (the `pending` output): "
+                f"set them by hand in System › Security Roles › {plan.role_args['name']} (`pulumi up` writes them "
+                f"as a checklist), then run `pulumi up` again. After that: {plan.next_step}")
+    return plan.next_step
+
+
+def main(emulator: Optional[Any] = None) -> None:
+    """Declare the stack's resources. ``emulator`` is the seam for the embedded default (tests pass a fake):
+    an object with ``ensure_running(project_root, log)`` and ``check_running(project_root, log)``; by default
+    ``cwroles.stacks.local_emulator``. It is used only when the stack chose the emulator
+    (``connectwise:site: emulator``): ``pulumi up`` starts it if nothing answers, a preview never does."""
     import pulumi
 
     try:
@@ -422,17 +441,20 @@ def main() -> None:
 
     from . import local_emulator
 
-    if not local_emulator.tenant_configured(pulumi.Config("connectwise").get("site"), os.environ):
+    if local_emulator.emulator_chosen(_connectwise_site()):
+        seam = emulator or local_emulator
+        prepare = seam.check_running if pulumi.runtime.is_dry_run() else seam.ensure_running
         try:
-            local_emulator.ensure_running(Path(os.getcwd()), pulumi.log.info)
+            prepare(Path(os.getcwd()), pulumi.log.info)
         except RuntimeError as e:
             raise pulumi.RunError(str(e)) from None
 
     role = SecurityRole(plan.role_resource, **plan.role_args)
-    perms = RolePermissions(
-        plan.permissions_resource, role_id=role.role_id, role_name=role.name, **plan.permissions_args
-    )
     member = ApiMember(plan.member_resource, role_id=role.role_id, **plan.member_args)
+    # The grid check impersonates the API member to read the Customize lists: passing the member's
+    # identifier *output* makes it wait for the member, so the first `up` is the same on every run.
+    permissions_args = {**plan.permissions_args, "member_identifier": member.identifier}
+    perms = RolePermissions(plan.permissions_resource, role_id=role.role_id, role_name=role.name, **permissions_args)
 
     pulumi.export("integration", plan.integration)
     pulumi.export("features", plan.features)
@@ -442,4 +464,5 @@ def main() -> None:
     pulumi.export("api_member_identifier", member.identifier)
     pulumi.export("pending", perms.pending)
     pulumi.export("customize_status", perms.customize_status)
-    pulumi.export("next_step", plan.next_step)
+    pulumi.export("next_step", pulumi.Output.all(perms.pending, perms.customize_status)
+                  .apply(lambda v: next_step_output(plan, v[0], v[1])))

@@ -107,6 +107,14 @@ class Project:
         return subprocess.run(["pulumi", *args, "--stack", stack, "--non-interactive"], cwd=self.root,
                               env={**os.environ, **self.env}, capture_output=True, text=True, check=check)
 
+    def checklist(self, role: str, stack: str = "test", company_id: str = "cwroles") -> Path:
+        """Where `pulumi up` writes the checklist of ``role`` for ``stack`` (default checklist_dir)."""
+        return self.root / ".cwroles" / "checklists" / stack / company_id / f"{role}.md"
+
+    def checklists(self) -> list[Path]:
+        """Every checklist file in the project (default checklist_dir)."""
+        return sorted((self.root / ".cwroles" / "checklists").rglob("*.md"))
+
     def state_files(self) -> list[Path]:
         """The stacks' checkpoint files in the file backend (no backups/history)."""
         return sorted(p for p in (self.root / ".state" / ".pulumi" / "stacks").rglob("*.json") if p.is_file())

@@ -85,7 +85,7 @@ def test_checklist_then_console_then_green_then_drift(sim, make_project):
     assert "Service Desk › Service Tickets › Add: set All (now None)" in text
     assert "System › Table Setup › Inquire: set All (now None)" in text
     assert "Companies ›" not in text  # nothing else differs on a fresh role
-    checklist = project.root / ".cwroles" / "checklists" / "Acme Sync.md"
+    checklist = project.checklist("Acme Sync", stack="t")
     assert "- [ ] Service Tickets: Add → **All** (now None)" in checklist.read_text()
     role = _role(sim, "Acme Sync")
     assert role is not None  # the role itself was created…

@@ -36,8 +36,8 @@ def _items(integration: str, features=frozenset()) -> set[tuple[str, str]]:
             for i in items}
 
 
-def _checklist(project: Project, role: str) -> tuple[set, set]:
-    items = parse_checklist((project.root / ".cwroles" / "checklists" / f"{role}.md").read_text())
+def _checklist(project: Project, role: str, stack: str) -> tuple[set, set]:
+    items = parse_checklist(project.checklist(role, stack).read_text())
     cells = {(i.module, i.function, i.level, i.desired.value) for i in items if i.level}
     moves = {(i.customize_function, i.item) for i in items if i.item and i.allow}
     return cells, moves
@@ -58,11 +58,11 @@ def test_vendor_stack_checklist_console_green(sim, make_project, integration):
 
     with pytest.raises(auto.errors.CommandError):
         stack.up()
-    got_cells, got_moves = _checklist(project, role)
+    got_cells, got_moves = _checklist(project, role, integration)
     assert got_cells == _cells(integration)  # exactly the page's grants, features off
     assert got_moves == _items(integration)
 
-    applied = apply_checklist(sim.console_api, role, (project.root / ".cwroles" / "checklists" / f"{role}.md").read_text())
+    applied = apply_checklist(sim.console_api, role, project.checklist(role, integration).read_text())
     assert applied.levels == len(got_cells)
     up = stack.up()
     assert up.summary.result == "succeeded"
@@ -77,14 +77,13 @@ def test_features_add_exactly_their_grants(sim, make_project):
     project, stack = _stack(sim, make_project, "msp-process")
     with pytest.raises(auto.errors.CommandError):
         stack.up()
-    apply_checklist(sim.console_api, "MSP Process",
-                    (project.root / ".cwroles" / "checklists" / "MSP Process.md").read_text())
+    apply_checklist(sim.console_api, "MSP Process", project.checklist("MSP Process", "msp-process").read_text())
     stack.up()
 
     stack.set_config("cwroles:features", auto.ConfigValue(json.dumps(["invoices-tab", "time-entries"])))
     with pytest.raises(auto.errors.CommandError):
         stack.up()
-    cells, moves = _checklist(project, "MSP Process")
+    cells, moves = _checklist(project, "MSP Process", "msp-process")
     assert cells == _cells("msp-process", {"invoices-tab", "time-entries"}) - _cells("msp-process")
     assert cells == {("Finance", "Invoicing", I, "All"), ("Finance", "Agreements", I, "All"),
                      ("Time & Expense", "Time Entry", A, "All"), ("Time & Expense", "Time Entry", E, "All"),
@@ -96,14 +95,14 @@ def test_mobius_custom_menu_entry_feature_adds_its_allow_list(sim, make_project)
     project, stack = _stack(sim, make_project, "mobius")
     with pytest.raises(auto.errors.CommandError):
         stack.up()
-    _, moves = _checklist(project, "Mobius")
+    _, moves = _checklist(project, "Mobius", "mobius")
     assert ("System › Custom Menu Entry", "Mobius") not in moves
-    apply_checklist(sim.console_api, "Mobius", (project.root / ".cwroles" / "checklists" / "Mobius.md").read_text())
+    apply_checklist(sim.console_api, "Mobius", project.checklist("Mobius", "mobius").read_text())
     stack.up()
 
     stack.set_config("cwroles:features", auto.ConfigValue(json.dumps(["custom-menu-entry"])))
     with pytest.raises(auto.errors.CommandError):
         stack.up()
-    cells, moves = _checklist(project, "Mobius")
+    cells, moves = _checklist(project, "Mobius", "mobius")
     assert cells == set()  # no grant changes: the grant was already required
     assert moves == {("System › Custom Menu Entry", "Mobius")}

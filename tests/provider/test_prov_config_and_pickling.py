@@ -20,6 +20,7 @@ from cwroles.provider import (
     resolve_settings,
 )
 from cwroles.provider import _config
+from cwroles.provider._config import Tenant
 
 from prov_fakes import BASE, COMPANY, PRIVATE
 
@@ -37,23 +38,47 @@ def test_stack_config_wins_over_environment_and_keys_with_colon_are_used_as_is(m
     assert "'s'" not in repr(s) and "public_key" not in repr(s)
 
 
-def test_no_site_anywhere_means_the_emulator_and_says_so_once(caplog):
+def test_the_emulator_only_when_the_stack_chose_it_and_says_so_once(caplog):
     caplog.set_level(logging.INFO, logger="cwroles.provider")
-    s = resolve_settings(environ={})
-    resolve_settings(environ={})
+    s = resolve_settings({"connectwise:site": "emulator"}.get, {})
+    resolve_settings(environ={"CONNECTWISE_SITE": "Emulator"})
     assert (s.site, s.company_id, s.client_id, s.public_key, s.private_key) == (
         emu.SITE, emu.COMPANY_ID, emu.CLIENT_ID, emu.ADMIN_PUBLIC_KEY, emu.ADMIN_PRIVATE_KEY)
-    assert s.emulator
+    assert s.emulator and s.tenant.emulator and s.tenant.site == emu.SITE
     assert caplog.text.count("using the bundled emulator") == 1
     assert emu.ADMIN_PRIVATE_KEY not in caplog.text
 
 
+def test_no_site_anywhere_is_incomplete_never_the_emulator():
+    # A stack configured through CONNECTWISE_* and run without them must not fall back to the emulator.
+    with pytest.raises(ConfigurationError) as e:
+        resolve_settings(environ={})
+    msg = str(e.value)
+    assert "no ConnectWise tenant is configured" in msg and "connectwise:site / CONNECTWISE_SITE" in msg
+    assert "pulumi config set connectwise:site emulator" in msg  # how a stack chooses the emulator
+    assert "pulumi config set --secret connectwise:privateKey" in msg
+
+
 def test_incomplete_or_bad_settings_are_explained():
-    with pytest.raises(ConfigurationError, match="connectwise:privateKey / CONNECTWISE_PRIVATE_KEY"):
+    with pytest.raises(ConfigurationError, match="connectwise:privateKey / CONNECTWISE_PRIVATE_KEY not set"):
         resolve_settings({"connectwise:site": "x", "connectwise:companyId": "c", "connectwise:clientId": "i",
                           "connectwise:publicKey": "p"}.get, {})
+    with pytest.raises(ConfigurationError, match="connectwise:clientId / CONNECTWISE_CLIENT_ID not set"):
+        resolve_settings({"connectwise:site": "x", "connectwise:companyId": "c"}.get,
+                         {"CONNECTWISE_PUBLIC_KEY": "p", "CONNECTWISE_PRIVATE_KEY": "s"})
     with pytest.raises(ConfigurationError, match="connectwise:maxRetries / CONNECTWISE_MAX_RETRIES must be a number"):
-        resolve_settings({"connectwise:maxRetries": "lots"}.get, {})
+        resolve_settings({"connectwise:site": "emulator", "connectwise:maxRetries": "lots"}.get, {})
+
+
+def test_tenants_compare_by_site_and_company():
+    a = resolve_settings({"connectwise:site": "API-NA.myconnectwise.net/", "connectwise:companyId": "Acme",
+                          "connectwise:clientId": "c", "connectwise:publicKey": "p", "connectwise:privateKey": "s"}.get,
+                         {}).tenant
+    assert a.record() == {"site": "https://API-NA.myconnectwise.net", "company_id": "Acme"}
+    assert a.same_as(Tenant.from_record({"site": "https://api-na.myconnectwise.net", "company_id": "acme"}))
+    assert not a.same_as(Tenant.of("api-eu.myconnectwise.net", "acme"))
+    assert not a.same_as(Tenant.of("api-na.myconnectwise.net", "other"))
+    assert Tenant.from_record(None) is None and Tenant.from_record({"site": "x"}) is None
 
 
 def test_configure_feeds_calls_without_touching_the_provider_object(cw, monkeypatch):
@@ -68,7 +93,8 @@ def test_configure_feeds_calls_without_touching_the_provider_object(cw, monkeypa
     assert serialize_provider(p) == before
     route = cw.get(f"{BASE}/system/securityroles/5").mock(return_value=httpx.Response(200, json={"id": 5, "name": "R"}))
     r = p.read("5", {"name": "R"})
-    assert r.outs == {"role_id": 5, "name": "R", "role_type": None, "admin_flag": False}
+    assert r.outs == {"role_id": 5, "name": "R", "role_type": None, "admin_flag": False, "stack": None,
+                      "tenant": {"site": "https://cw.test", "company_id": COMPANY}}
     assert route.calls[0].request.headers["clientId"] == "cid"
     assert PRIVATE not in str(r.outs)
 

@@ -24,19 +24,23 @@ EDIT = [{"module": "Companies", "function": "Contacts", "edit": "All", "inquire"
 
 # ---- state compatibility: the property names existing stacks hold ---------------------------------------
 def test_property_names_are_the_ones_in_existing_state():
-    assert set(SecurityRoleState.model_fields) == {"role_id", "name", "role_type", "admin_flag"}
+    # The names existing stacks hold, plus the tenant each resource lives in (and, for the two that write
+    # checklists, the stack that names their folder).
+    assert set(SecurityRoleState.model_fields) == {"role_id", "name", "role_type", "admin_flag", "tenant", "stack"}
     assert set(ApiMemberState.model_fields) == {
         "member_id", "identifier", "name", "role_id", "email_address", "notes", "time_zone_id", "structure_level_id",
-        "security_location_id", "default_location_id", "default_department_id", "inactive"}
+        "security_location_id", "default_location_id", "default_department_id", "inactive", "tenant"}
     assert set(RolePermissionsState.model_fields) == {
         "role_id", "role_name", "grants", "customize", "integration", "features", "waivers", "checklist_dir",
-        "member_identifier", "requirement", "widening", "live", "pending", "drift", "customize_status"}
+        "member_identifier", "requirement", "widening", "live", "pending", "drift", "customize_status", "tenant",
+        "stack"}
     assert FIELDS["role_id"] == ("securityRole", True) and FIELDS["email_address"] == ("emailAddress", False)
 
 
 def test_outputs_and_import_inputs_come_from_the_model():
     role = SecurityRoleState.from_api(RoleModel(id=4, name="Acme", role_type="", admin_flag=None))
-    assert role.outputs() == {"role_id": 4, "name": "Acme", "role_type": None, "admin_flag": False}
+    assert role.outputs() == {"role_id": 4, "name": "Acme", "role_type": None, "admin_flag": False, "tenant": None,
+                              "stack": None}
     assert role.inputs() == {"name": "Acme", "role_type": None, "admin_flag": False}
     member = ApiMemberState.from_api(MemberModel.model_validate(
         {"id": 31, "identifier": "svc", "name": "Svc", "securityRole": {"id": 4}, "timeZone": {"id": 1},

@@ -95,7 +95,7 @@ def test_check_normalises_spellings_and_keeps_manifest_metadata():
 # ---- create / update ---------------------------------------------------------------------------
 
 
-def test_create_succeeds_when_live_matches_with_two_requests(cw):
+def test_create_succeeds_when_live_matches_with_one_request(cw):
     role, settings = mock_role(cw, LIVE_OK)
     res = P.create({**inputs(role_id=12.0), "__provider": "x"})  # numbers come from the engine as floats
     assert res.id == "12" and res.outs["role_id"] == 12
@@ -103,9 +103,11 @@ def test_create_succeeds_when_live_matches_with_two_requests(cw):
     assert res.outs["live"] == {"Companies › Company Maintenance": {"inquire": "All"},
                                 "Service Desk › Service Tickets": {"add": "All", "edit": "All", "inquire": "All"}}
     assert res.outs["customize_status"].startswith("nothing to verify")
-    assert role.call_count == 1 and settings.call_count == 1
+    assert res.outs["tenant"] == {"site": "https://cw.test", "company_id": "acme"}
+    # In sync: one page of settings (a deleted role answers 404); the role is read only to name it in a checklist.
+    assert role.call_count == 0 and settings.call_count == 1
     assert settings.calls[0].request.url.params["pageSize"] == "1000"
-    assert [c.request.method for c in cw.calls if "/apis/3.0/" in str(c.request.url)] == ["GET", "GET"]
+    assert [c.request.method for c in cw.calls if "/apis/3.0/" in str(c.request.url)] == ["GET"]
 
 
 def test_create_fails_with_exact_changes_and_writes_checklist(cw, tmp_path):
@@ -125,8 +127,9 @@ def test_create_fails_with_exact_changes_and_writes_checklist(cw, tmp_path):
     assert "\n".join(expected) in msg
     assert "5 settings differ" in msg and "cannot write role permissions" in msg
     assert "System › Security Roles › Acme Integration" in msg
-    path = tmp_path / ".cwroles" / "checklists" / "Acme Integration.md"
+    path = tmp_path / ".cwroles" / "checklists" / "acme" / "Acme Integration.md"  # per tenant (no stack given)
     assert f"Checklist: {path}" in msg and ei.value.checklist == path
+    assert "company 'acme' at https://cw.test" in msg
     text = path.read_text()
     assert "- [ ] Service Tickets: Add → **All** (now None), Edit → **All** (now None), Inquire → **All** (now None)" in text
     assert "## System" in text
@@ -134,15 +137,17 @@ def test_create_fails_with_exact_changes_and_writes_checklist(cw, tmp_path):
 
 def test_update_verifies_again_and_clears_the_old_checklist(cw, tmp_path):
     mock_role(cw, LIVE_OK)
-    old = tmp_path / "lists" / "Acme Integration.md"
-    old.parent.mkdir()
+    old = tmp_path / "lists" / "prod" / "acme" / "Acme Integration.md"
+    old.parent.mkdir(parents=True)
     old.write_text("stale")
-    res = P.update("12", {}, inputs(checklist_dir=str(tmp_path / "lists")))
+    res = P.update("12", {}, inputs(checklist_dir=str(tmp_path / "lists"), stack="prod"))
     assert res.outs["pending"] == [] and not old.exists()
+    assert not (tmp_path / "lists").exists()  # the folders it leaves empty go too
 
 
 def test_deleted_role_on_create_says_refresh(cw):
-    cw.get(f"{BASE}/system/securityroles/12").mock(return_value=httpx.Response(404, json={"code": "NotFound", "message": "x"}))
+    cw.get(f"{BASE}/system/securityRoles/12/settings").mock(
+        return_value=httpx.Response(404, json={"code": "NotFound", "message": "x"}))
     with pytest.raises(Exception, match="does not exist in ConnectWise.*pulumi refresh"):
         P.create(inputs())
 
@@ -172,8 +177,10 @@ def test_read_reports_pending_and_drift_and_deleted_role(cw):
     assert r.outs["pending"] == ["System › Member Maintenance › Add: set None (now All)"]
     assert r.outs["live"]["System › Member Maintenance"] == {"add": "All"}
     assert P.diff("12", r.outs, inputs()).changes is True
+    assert r.outs["tenant"] == outs["tenant"]
     cw.routes.clear()
-    cw.get(f"{BASE}/system/securityroles/12").mock(return_value=httpx.Response(404, json={"code": "NotFound", "message": "gone"}))
+    cw.get(f"{BASE}/system/securityRoles/12/settings").mock(
+        return_value=httpx.Response(404, json={"code": "NotFound", "message": "gone"}))
     gone = P.read("12", outs)
     assert gone.id == "" and gone.outs == {}
 

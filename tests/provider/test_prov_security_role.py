@@ -34,7 +34,8 @@ def test_create_posts_once_and_returns_outputs(cw):
     )
     res = P.create({"name": "Integration", "role_type": None, "admin_flag": False, "__provider": "x"})
     assert res.id == "42"
-    assert res.outs == {"role_id": 42, "name": "Integration", "role_type": None, "admin_flag": False}
+    assert res.outs == {"role_id": 42, "name": "Integration", "role_type": None, "admin_flag": False, "stack": None,
+                        "tenant": {"site": "https://cw.test", "company_id": "acme"}}
     assert json.loads(post.calls[0].request.content) == {"name": "Integration", "adminFlag": False}
 
 

@@ -10,7 +10,8 @@ from unittest import mock
 import pulumi
 import pytest
 
-from cwroles.stacks import main
+from cwroles import emulator_defaults as D
+from cwroles.stacks import local_emulator, main
 
 ROLE_T = "pulumi-python:dynamic/connectwise:SecurityRole"
 PERMS_T = "pulumi-python:dynamic/connectwise:RolePermissions"
@@ -37,19 +38,34 @@ class CwMocks(pulumi.runtime.Mocks):
         return {}
 
 
-def run_program(config: dict, stack: str = "test", pending: list | None = None):
+class FakeEmulator:
+    """The seam for the embedded default: records what the program asked for, starts nothing."""
+
+    def __init__(self):
+        self.calls: list[str] = []
+
+    def ensure_running(self, root, log):
+        self.calls.append("ensure_running")
+
+    def check_running(self, root, log):
+        self.calls.append("check_running")
+
+
+def run_program(config: dict, stack: str = "test", pending: list | None = None, preview: bool = False,
+                connectwise: dict | None = None, emulator=None):
     mocks = CwMocks(pending)
     pulumi.runtime.set_all_config(
-        {f"cwroles:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+        {**{f"cwroles:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in config.items()},
+         **{f"connectwise:{k}": v for k, v in (connectwise or {}).items()}}
     )
-    pulumi.runtime.set_mocks(mocks, project="cwroles", stack=stack, preview=False)
+    pulumi.runtime.set_mocks(mocks, project="cwroles", stack=stack, preview=preview)
     exports: dict = {}
     resolved: dict = {}
 
     @pulumi.runtime.test
     def program():
         with mock.patch.object(pulumi, "export", lambda k, v: exports.__setitem__(k, v)):
-            main()
+            main(emulator=emulator) if emulator is not None else main()
         keys = sorted(exports)
         return pulumi.Output.all(*[exports[k] for k in keys]).apply(lambda vals: resolved.update(zip(keys, vals)))
 
@@ -96,6 +112,9 @@ def test_msp_process_with_overrides_and_pending_checklist():
     assert mocks.created["msp-process-api-member"][1]["email_address"] == "api@acme.example"
     assert out["pending"] == checklist
     assert out["role_name"] == "Acme MSP Process"
+    # The next step agrees with `pending`: the grid first, then the key.
+    assert out["next_step"].startswith("1 permission setting(s) of the role differ from the code")
+    assert "System › Security Roles › Acme MSP Process" in out["next_step"]
     assert "API Members › AcmeMSPP › API Keys" in out["next_step"]
 
 
@@ -120,3 +139,42 @@ def test_config_errors_stop_the_program_cleanly(config, match):
     with pytest.raises(pulumi.RunError, match=match):
         main()
     assert mocks.created == {}
+
+
+def test_the_grid_check_waits_for_the_api_member():
+    # RolePermissions impersonates the member to read the Customize lists: it must be declared after the
+    # member and take the member's identifier *output*, so the first `up` never races the member's creation.
+    mocks, _ = run_program({"integration": "msp-process"})
+    order = list(mocks.created)
+    assert order.index("msp-process-api-member") < order.index("msp-process-permissions")
+    assert mocks.created["msp-process-permissions"][1]["member_identifier"] == "MSPProcess"
+
+
+@pytest.mark.parametrize("connectwise", [None, {"site": "api-na.myconnectwise.net"}, {"site": "emulator"}])
+@pytest.mark.parametrize("preview", [True, False])
+def test_mock_runs_never_start_a_server(monkeypatch, connectwise, preview):
+    """Whatever the config, the program under mocks leaves the default emulator port as it found it."""
+    before = local_emulator.listener(D.PORT)
+
+    def no_server(*a, **k):
+        raise AssertionError(f"the program started a process under mocks: {a}")
+
+    monkeypatch.setattr(local_emulator.subprocess, "run", no_server)
+    monkeypatch.setattr(local_emulator.subprocess, "Popen", no_server)
+    try:
+        run_program({"integration": "mobius"}, connectwise=connectwise, preview=preview,
+                    emulator=FakeEmulator() if connectwise == {"site": "emulator"} else None)
+    finally:
+        after = local_emulator.listener(D.PORT)
+    assert (after is None) == (before is None) and (after is None or after.pid == before.pid)
+
+
+@pytest.mark.parametrize("preview,expected", [(True, ["check_running"]), (False, ["ensure_running"])])
+def test_the_embedded_default_starts_only_on_a_deployment_of_a_stack_that_chose_it(preview, expected):
+    fake = FakeEmulator()
+    run_program({"integration": "mobius"}, connectwise={"site": "emulator"}, preview=preview, emulator=fake)
+    assert fake.calls == expected
+    for connectwise in (None, {"site": "api-na.myconnectwise.net"}):
+        fake = FakeEmulator()
+        run_program({"integration": "mobius"}, connectwise=connectwise, preview=preview, emulator=fake)
+        assert fake.calls == []  # no tenant, or a real one: the emulator is none of the program's business
