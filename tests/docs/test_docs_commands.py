@@ -12,8 +12,10 @@ project (Pulumi.yaml, __main__.py, the Pulumi.<stack>.yaml files, policies/, and
 this checkout's virtualenv), in a plain shell as `make setup` leaves it: ``pulumi``, ``cwroles`` and
 ``cwsim`` reachable through ``~/.local/bin`` of a temporary HOME, a file backend and PULUMI_HOME of
 its own, the passphrase ``cwroles-local``. ``CWROLES_EMULATOR_PORT`` is an ephemeral port (never
-8765) where an emulator already answers, so stacks without a tenant use it; mark a block that starts
-the emulator itself ``<!-- runnable: own-emulator -->`` to get a free port with nothing on it.
+8765) where the copy's own bundled emulator already runs (``cwsim serve --background`` with the copy's
+``.cwsim/tenant.sqlite``, as ``pulumi up`` would have started it), so stacks that chose the emulator use
+it; mark a block that starts the emulator itself ``<!-- runnable: own-emulator -->`` to get a free port
+with nothing on it.
 Anything the block leaves running under the copy's .cwsim/ is stopped afterwards. Blocks that call
 ``pulumi`` are engine tests (``-m engine``); the others run in the quick suite.
 """
@@ -30,7 +32,7 @@ from pathlib import Path
 
 import pytest
 
-from cwroles.cwsim.testing import free_port, running_server
+from cwroles.cwsim.testing import free_port
 from cwroles.stacks import sandbox
 
 REPO = Path(__file__).resolve().parents[2]
@@ -133,7 +135,7 @@ def _plain_shell_home(home: Path, with_pulumi: bool) -> Path:
     return local
 
 
-def _run(block: Block, tmp_path: Path, port: int) -> subprocess.CompletedProcess[str]:
+def _run(block: Block, tmp_path: Path, port: int, start_emulator: bool) -> subprocess.CompletedProcess[str]:
     root = tmp_path / "project"
     _project(root)
     local = _plain_shell_home(tmp_path / "home", block.uses_engine)
@@ -149,12 +151,16 @@ def _run(block: Block, tmp_path: Path, port: int) -> subprocess.CompletedProcess
         "CWROLES_EMULATOR_PORT": str(port),
         "CWROLES_POLICY_TODAY": "2026-06-15",  # the Mobius waivers stay valid whatever the date
     }
+    db = root / ".cwsim" / "tenant.sqlite"
     try:
+        if start_emulator:
+            subprocess.run([str(VENV / "bin" / "cwsim"), "serve", "--background", "--host", "127.0.0.1",
+                            "--port", str(port), "--db", str(db)], cwd=root, env=env, capture_output=True,
+                           text=True, timeout=60, check=True)
         return subprocess.run(["bash", "-euo", "pipefail", "-c", block.code], cwd=root, env=env,
                               capture_output=True, text=True, timeout=600)
     finally:
-        db = root / ".cwsim" / "tenant.sqlite"
-        if (db.parent / "cwsim.pid").exists():
+        if any(db.parent.glob("*.pid")):
             subprocess.run([str(VENV / "bin" / "cwsim"), "stop", "--db", str(db)], cwd=root, env=env,
                            capture_output=True, timeout=60)
 
@@ -162,12 +168,7 @@ def _run(block: Block, tmp_path: Path, port: int) -> subprocess.CompletedProcess
 @pytest.mark.parametrize("block", [pytest.param(b, id=b.id, marks=[pytest.mark.engine] if b.uses_engine else [])
                                    for b in all_blocks()])
 def test_runnable_block(block: Block, tmp_path):
-    if "own-emulator" in block.options:
-        done = _run(block, tmp_path, free_port())
-    else:
-        port = free_port()
-        with running_server(db_path=tmp_path / "emulator.sqlite", port=port):
-            done = _run(block, tmp_path, port)
+    done = _run(block, tmp_path, free_port(), start_emulator="own-emulator" not in block.options)
     assert done.returncode == 0, (f"{block.id} failed (exit {done.returncode}):\n{block.code}\n--- stdout\n"
                                   f"{done.stdout[-6000:]}\n--- stderr\n{done.stderr[-6000:]}")
     assert "Traceback" not in done.stdout + done.stderr
