@@ -172,7 +172,7 @@ def run_vendor_stacks(sim, workdir: Path) -> list[VendorRun]:
             if "does not match the code" not in str(e):
                 raise
         first_s, first_req = time.perf_counter() - t0, endpoints(sim.metrics())
-        [checklist] = [p for p in (project.root / ".cwroles" / "checklists").glob("*.md")]
+        [checklist] = [p for p in (project.root / ".cwroles" / "checklists").rglob("*.md")]
         cells, items = apply_checklist(sim, checklist)
         sim.reset_metrics()
         t0 = time.perf_counter()

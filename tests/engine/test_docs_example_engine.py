@@ -75,7 +75,7 @@ def test_the_documented_example_from_vendor_page_to_green(sim, tmp_path):
     with pytest.raises(auto.errors.CommandError) as first:
         stack.up()
     assert "Security role 'API'" in str(first.value) and "Service Desk › Service Tickets › Add: set All" in str(first.value)
-    [checklist] = list((project.root / ".cwroles" / "checklists").glob("*.md"))
+    [checklist] = list((project.root / ".cwroles" / "checklists").rglob("*.md"))
     apply_checklist(sim.console_api, "API", checklist.read_text())
     assert stack.up().summary.result == "succeeded"
     assert outputs(stack)["pending"] == [] and outputs(stack)["role_name"] == "API"

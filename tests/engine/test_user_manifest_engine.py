@@ -119,7 +119,7 @@ def test_own_manifest_checklist_green_pack_and_widening(sim, tmp_path):
                  "Service Desk › Service Tickets › Delete: set All (now None)",
                  "Companies › Configurations › Edit: set All (now None)"):
         assert cell in message, message
-    [checklist] = list((project.root / ".cwroles" / "checklists").glob("*.md"))
+    [checklist] = list((project.root / ".cwroles" / "checklists").rglob("*.md"))
     applied = apply_checklist(sim.console_api, "Acme RMM", checklist.read_text())
     assert applied.levels == 9 and applied.moves == 1
 
