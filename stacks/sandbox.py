@@ -21,7 +21,7 @@ from pulumi import automation as auto
 
 REPO = Path(__file__).resolve().parents[1]
 VENV = Path(sys.prefix)
-PINNED = "v3.259.0"
+PINNED = "v3.274.1"  # the CLI; the SDK pin (pyproject.toml) may be older: docs/pulumi-cli.md
 
 
 class EngineMissing(RuntimeError):

@@ -6,7 +6,7 @@ import json
 import pytest
 from pulumi import automation as auto
 
-from .harness import PINNED, Project, outputs, pulumi_bin_dir, resources
+from .harness import PINNED, REPO, Project, outputs, pulumi_bin_dir, resources
 
 pytestmark = pytest.mark.engine
 
@@ -28,9 +28,18 @@ def test_cli_and_language_host_report_the_pinned_version():
     host = subprocess.run([str(bindir / "pulumi-language-python"), "-version"], capture_output=True, text=True, check=True)
     assert cli.stdout.strip() == PINNED
     assert host.stdout.strip() == PINNED
+    import re
+    import tomllib
     from importlib.metadata import version
 
-    assert f"v{version('pulumi')}" == PINNED  # the SDK in the virtualenv matches the CLI
+    # The SDK in the virtualenv is the one pyproject.toml pins; the CLI may be newer, never older.
+    deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    [sdk_pin] = [d.split("==", 1)[1] for d in deps if d.startswith("pulumi==")]
+    assert version("pulumi") == sdk_pin
+    as_tuple = lambda v: tuple(int(x) for x in re.findall(r"\d+", v)[:3])
+    assert as_tuple(sdk_pin) <= as_tuple(PINNED)
+    assert re.search(rf'V="\$\{{CWROLES_PULUMI_VERSION:-{re.escape(PINNED)}\}}"',
+                     (REPO / "scripts" / "ensure-pulumi.sh").read_text())  # setup builds the same CLI
 
 
 def test_up_preview_refresh_destroy(tmp_path):
