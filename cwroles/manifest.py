@@ -116,7 +116,7 @@ def load_manifest(integration: str) -> Manifest:
     if integration not in names:
         raise ValueError(f"unknown integration {integration!r}; choose one of: {', '.join(names)}")
     text = resources.files("cwroles").joinpath(f"data/integrations/{integration}.yaml").read_text("utf-8")
-    return Manifest.model_validate(yaml.safe_load(text))
+    return Manifest.model_validate(yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
 
 
 __all__ = ["Manifest", "ManifestGrant", "CustomizeList", "Feature", "Waiver", "load_manifest", "manifest_names"]

@@ -15,8 +15,6 @@ import sys
 from pathlib import Path
 from typing import Callable, Mapping
 
-import httpx
-
 from cwroles import emulator_defaults as D
 
 
@@ -26,6 +24,8 @@ def tenant_configured(site: object, environ: Mapping[str, str]) -> bool:
 
 
 def answering(site: str = D.SITE) -> bool:
+    import httpx  # only without a tenant: a stack with one never pays for importing it
+
     try:
         return httpx.get(f"{site}/login/companyinfo/{D.COMPANY_ID}", timeout=1.0).status_code == 200
     except httpx.HTTPError:
