@@ -118,6 +118,9 @@ def _setup(sim: Any, tmp: Path) -> dict[str, tuple[Project, str]]:
 def run(rounds: int = 5, with_refresh: bool = True) -> dict[str, Any]:
     ops = OPS + (REFRESH_OPS if with_refresh else [])
     timings = {label: Timing(label) for label, *_ in ops}
+    # As on a user's machine, Python caches compiled modules (pip compiles site-packages at install; the
+    # setup below warms the cache of an editable install). Some sandboxes turn that off for every process.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     load_start = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="cwroles-speed-") as tmp, running_server() as sim:
         console.print("  speed: setting up the floor, reference and cwroles (mobius) stacks …")

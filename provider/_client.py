@@ -11,7 +11,9 @@ from __future__ import annotations
 import copy
 import logging
 import ssl
+import sys
 import threading
+import types
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, TypeVar
 from urllib.parse import urlsplit
 
@@ -42,18 +44,45 @@ __all__ = ["Client", "DEFAULT_API_VERSION", "PAGE_SIZE", "normalize_site", "norm
 
 log = logging.getLogger("cwroles.provider")
 
+_httpx_lock = threading.Lock()
+
+
+def _import_httpx() -> Any:
+    """httpx without its command line. httpx's ``__init__`` imports ``httpx._main`` (click, rich and pygments:
+    ~0.09 s) whenever those are installed, and typer installs them; a provider never runs that command line.
+    A stand-in keeps it out of the import; ``httpx.main`` still runs the real one if anybody calls it."""
+    with _httpx_lock:
+        if "httpx" in sys.modules:
+            import httpx as loaded
+
+            return loaded
+        stand_in = types.ModuleType("httpx._main")
+
+        def main(*args: Any, **kwargs: Any) -> Any:
+            from httpx._main import main as real  # the stand-in is gone by then: this loads the real one
+
+            return real(*args, **kwargs)
+
+        stand_in.main = main  # type: ignore[attr-defined]
+        sys.modules["httpx._main"] = stand_in
+        try:
+            import httpx as loaded
+        finally:
+            if sys.modules.get("httpx._main") is stand_in:
+                del sys.modules["httpx._main"]
+        return loaded
+
+
 if TYPE_CHECKING:
     import httpx
 else:
 
     class _Httpx:
-        """``httpx``, imported when the first client is made: importing it costs ~0.15 s of CPU (it also
-        loads its command line: click, rich, pygments), which the stack program and a provider process that
-        only checks and diffs never need."""
+        """``httpx``, imported when the first client is made: the stack program and a provider process that
+        only checks and diffs never need it."""
 
         def __getattr__(self, name: str) -> Any:
-            import httpx as real
-
+            real = _import_httpx()
             globals()["httpx"] = real
             return getattr(real, name)
 

@@ -15,6 +15,8 @@ The upstream server runs unchanged; only some of its gRPC handlers are wrapped w
    to the classes of ``cwroles.provider.<module>`` (a resource an ``up`` changes gets the new names in the state). Another
    top-level ``provider`` package, if the project has one, keeps its name.
 
+It also exits at once when the engine stops it (SIGINT) instead of tearing the interpreter down.
+
 ``tools/pulumi-resource-pulumi-python`` (installed next to the CLI by ``make setup``) starts this module
 when the project's virtualenv has cwroles, and upstream's server otherwise.
 """
@@ -27,6 +29,7 @@ import importlib.machinery
 import importlib.util
 import os
 import runpy
+import signal
 import sys
 import types
 from typing import Any, Callable, Optional
@@ -153,7 +156,14 @@ def install_legacy_names() -> None:
         sys.meta_path.insert(0, _LegacyNames())
 
 
+def _exit_now(signum: int, frame: Any) -> None:
+    # The engine sends SIGINT to a provider it is done with, then waits for it to exit. The provider holds no
+    # state, so it exits at once instead of tearing down the interpreter (~0.4 s), on every operation's path.
+    os._exit(0)
+
+
 def main() -> None:
+    signal.signal(signal.SIGINT, _exit_now)
     install_legacy_names()
     provider_pb2_grpc.add_ResourceProviderServicer_to_server = _register
     runpy.run_module("pulumi.dynamic", run_name="__main__", alter_sys=True)

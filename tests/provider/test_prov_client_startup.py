@@ -1,9 +1,13 @@
-"""The client loads the CA bundle only for https:// sites (loading it costs 25-50 ms in every provider
-process); a plain http:// site still fails closed if anything ever tried TLS through it."""
+"""What the client costs a provider process at start-up, and that the savings change nothing it does:
+the CA bundle is loaded only for https:// sites (a plain http:// site still fails closed if anything tried
+TLS through it); httpx is imported with the first client, without its command line (click, rich, pygments),
+which still works when called."""
 
 from __future__ import annotations
 
 import ssl
+import subprocess
+import sys
 
 import pytest
 
@@ -50,3 +54,31 @@ def test_http_site_context_would_refuse_any_tls_peer():
         ctx = c._http._transport._pool._ssl_context
     assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
     assert ctx.cert_store_stats()["x509_ca"] == 0  # trusts nothing: a TLS handshake could only fail
+
+
+def _fresh_python(code: str) -> str:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_no_http_library_until_the_first_client_and_never_its_command_line():
+    out = _fresh_python(
+        "import sys\n"
+        "from cwroles.provider import SecurityRole, RolePermissions, ApiMember, Client\n"
+        "print('httpx' in sys.modules)\n"
+        "Client('http://127.0.0.1:9', 'acme', 'pk', 'sk', 'cid', codebase='v4_6_release')\n"
+        "print('httpx' in sys.modules, any(m in sys.modules for m in ('click', 'rich', 'pygments')))\n")
+    assert out.splitlines() == ["False", "True False"]
+
+
+def test_httpx_command_line_still_runs_after_the_light_import():
+    out = _fresh_python(
+        "from cwroles.provider import Client\n"
+        "Client('http://127.0.0.1:9', 'acme', 'pk', 'sk', 'cid', codebase='v4_6_release')\n"
+        "import httpx, httpx._main\n"
+        "print(httpx._main.__file__.endswith('_main.py'), callable(httpx.main))\n"
+        "try:\n"
+        "    httpx.main(['--help'])\n"
+        "except SystemExit as e:\n"
+        "    print('exit', e.code)\n")
+    assert out.splitlines()[0] == "True True"
+    assert "Usage" in out and out.splitlines()[-1] == "exit 0"
