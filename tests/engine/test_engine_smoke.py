@@ -73,3 +73,32 @@ def test_up_preview_refresh_destroy(tmp_path):
     destroy = stack.destroy()
     assert destroy.summary.result == "succeeded"
     assert json.loads(store.read_text()) == {}
+
+
+EXIT_PROGRAM = """
+import atexit, pathlib
+import pulumi
+
+cfg = pulumi.Config()
+atexit.register(lambda: pathlib.Path(cfg.require("marker")).write_text("exit handlers ran"))
+if cfg.get("fail"):
+    raise ValueError("the program failed on purpose")
+pulumi.export("done", True)
+"""
+
+
+def test_program_exit_keeps_exit_handlers_and_status(tmp_path):
+    # Our language host ends the program without tearing the interpreter down; what a program can observe
+    # of its exit (its atexit handlers, its exit status) must stay as Python does it.
+    marker = tmp_path / "marker.txt"
+    project = Project.create(tmp_path / "proj", EXIT_PROGRAM)
+    stack = project.stack("exit", {"marker": str(marker)})
+    assert stack.up().summary.result == "succeeded"
+    assert marker.read_text() == "exit handlers ran"
+
+    marker.unlink()
+    stack.set_config("fail", auto.ConfigValue("yes"))
+    with pytest.raises(auto.errors.CommandError) as failed:
+        stack.up()
+    assert "the program failed on purpose" in str(failed.value)
+    assert marker.read_text() == "exit handlers ran"
