@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         results["inproc"] = inproc.run(seconds=args.seconds, fault_calls=args.fault_calls)
     if not args.quick:
         from . import engine, speed
-        from cwroles.stacks.sandbox import EngineMissing
+        from tests.sandbox import EngineMissing
 
         try:
             if not args.speed:

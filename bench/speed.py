@@ -26,7 +26,7 @@ from pulumi import automation as auto
 
 from cwroles.cwsim.console_client import apply_checklist
 from cwroles.cwsim.testing import basic_auth, running_server
-from cwroles.stacks.sandbox import Project, tenant_config
+from tests.sandbox import Project, tenant_config
 
 from ._report import console, section, table
 

@@ -1,6 +1,6 @@
 """Pulumi stack programs: one stack per tenant and integration (see docs/stacks.md).
 
-Names are imported on first use (``cwroles.stacks.local_emulator`` or ``.sandbox`` need not load the program).
+Names are imported on first use (``cwroles.stacks.local_emulator`` need not load the program).
 """
 
 from __future__ import annotations

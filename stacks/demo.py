@@ -30,7 +30,7 @@ from rich.table import Table
 
 from cwroles import emulator_defaults as D
 from cwroles.cwsim.console_client import Applied, apply_checklist
-from cwroles.stacks.sandbox import EngineMissing, Project
+from tests.sandbox import EngineMissing, Project  # a repository tool: run from the checkout (make demo)
 
 REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / ".cwroles" / "demo"

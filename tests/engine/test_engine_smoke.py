@@ -1,7 +1,9 @@
 """The real engine on this machine: up → no-op preview → refresh → destroy with a dynamic resource
-from provider/ (the engine probe), through the Automation API on a local file backend."""
+(tests/engine/engine_probe.py, a module beside the program), through the Automation API on a local file backend."""
 
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 from pulumi import automation as auto
@@ -12,7 +14,7 @@ pytestmark = pytest.mark.engine
 
 PROGRAM = """
 import pulumi
-from cwroles.provider.engine_probe import EngineProbe
+from engine_probe import EngineProbe
 
 cfg = pulumi.Config()
 probe = EngineProbe("probe", store=cfg.require("store"), value=cfg.require("value"))
@@ -45,6 +47,7 @@ def test_cli_and_language_host_report_the_pinned_version():
 def test_up_preview_refresh_destroy(tmp_path):
     store = tmp_path / "remote.json"
     project = Project.create(tmp_path / "proj", PROGRAM)
+    shutil.copy(Path(__file__).with_name("engine_probe.py"), project.root / "engine_probe.py")
     stack = project.stack("smoke", {"store": str(store), "value": "first"})
 
     up = stack.up(on_output=print)

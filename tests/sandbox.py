@@ -1,5 +1,5 @@
 """A throw-away Pulumi project driven with the pinned CLI: one home for the engine tests, the
-benchmarks and the demo.
+benchmarks and the demo. A repository tool, not part of the installed package.
 
 Each project has its own file backend, PULUMI_HOME and passphrase inside its directory; the program
 and the dynamic providers run in the repository's virtualenv.
