@@ -12,8 +12,8 @@ The upstream server runs unchanged; only some of its gRPC handlers are wrapped w
    gRPC does by default: ``Exception calling application: <message>``.
 3. **Stacks from before the one installed name.** State written before cwroles installed everything under
    ``cwroles.*`` pickles its providers as ``provider.<module>.<Class>``; in this process those names resolve
-   to the classes of ``cwroles.provider.<module>`` (a resource an ``up`` changes gets the new names in the state). Another
-   top-level ``provider`` package, if the project has one, keeps its name.
+   to the classes of ``cwroles.provider.<module>`` (a resource an ``up`` changes gets the new names in the
+   state). Another top-level ``provider`` package, if the project has one, keeps its name.
 
 It also exits at once when the engine stops it (SIGINT) instead of tearing the interpreter down.
 
