@@ -32,7 +32,7 @@ browser: ## headless Chromium for the console test (Debian package)
 	@scripts/ensure-chromium.sh
 
 demo: setup ## held to the CI guard: stops what it starts, changes no tracked file
-	@scripts/no-leftovers.py scripts/with-pulumi-env.sh $(PY) -m cwroles.stacks.demo
+	@scripts/no-leftovers.py scripts/with-pulumi-env.sh $(PY) scripts/demo.py
 
 test: setup browser
 	@scripts/with-pulumi-env.sh $(PY) -m pytest -q

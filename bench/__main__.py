@@ -2,6 +2,7 @@
 
     python -m bench            everything: in-process parts, then the real Pulumi engine (≈ 3–4 min)
     python -m bench --quick    only the in-process parts (seconds; no Pulumi CLI needed)
+    python -m bench --speed    only cwroles against the trivial reference provider (interleaved, ≈ 2 min)
 
 See docs/benchmarks.md for how to read the tables.
 """
@@ -27,6 +28,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=1, help="engine scenario runs, each on a fresh tenant (default 1)")
     ap.add_argument("--repeats", type=int, default=3,
                     help="repetitions of the read-only engine operations for their median (default 3)")
+    ap.add_argument("--speed", action="store_true",
+                    help="only the interleaved comparison with the reference provider in bench/reference")
+    ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds of the speed comparison (default 5)")
+    ap.add_argument("--no-refresh", action="store_true", help="speed comparison without the `pulumi refresh` rows")
     ap.add_argument("--seconds", type=float, default=1.5, help="duration of each throughput measurement (default 1.5)")
     ap.add_argument("--fault-calls", type=int, default=200, help="calls per fault scenario (default 200)")
     ap.add_argument("--json", type=Path, metavar="FILE", help="also write the raw numbers as JSON")
@@ -39,13 +44,16 @@ def main(argv: list[str] | None = None) -> int:
                  f"Python {platform.python_version()}, load {os.getloadavg()[0]:.2f}")
     results: dict = {"date": dt.datetime.now().isoformat(timespec="seconds"), "nproc": os.cpu_count(),
                      "loadavg_start": os.getloadavg(), "quick": args.quick}
-    results["inproc"] = inproc.run(seconds=args.seconds, fault_calls=args.fault_calls)
+    if not args.speed:
+        results["inproc"] = inproc.run(seconds=args.seconds, fault_calls=args.fault_calls)
     if not args.quick:
-        from . import engine
-        from cwroles.stacks.sandbox import EngineMissing
+        from . import engine, speed
+        from tests.sandbox import EngineMissing
 
         try:
-            results["engine"] = engine.run(runs=args.runs, repeats=args.repeats)
+            if not args.speed:
+                results["engine"] = engine.run(runs=args.runs, repeats=args.repeats)
+            results["speed"] = speed.run(rounds=args.rounds, with_refresh=not args.no_refresh)
         except EngineMissing as e:
             console.print(f"[red]{e}[/]")
             return 2

@@ -23,7 +23,7 @@ from pulumi import automation as auto
 from cwroles.cwsim import console_client
 from cwroles.cwsim.testing import running_server
 
-from cwroles.stacks.sandbox import Project, tenant_config
+from tests.sandbox import Project, tenant_config
 from ._report import breakdown, console, endpoints, fmt_s, section, spread, table
 
 PROGRAM = """

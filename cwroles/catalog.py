@@ -3,17 +3,21 @@
 Data lives in ``data/catalog.yaml``; this module is its schema and lookup. Lookups accept the
 spellings vendors actually use (aliases, en dashes, "Company module", case) and, when nothing
 matches, say which catalog entries come closest.
+
+``data/catalog.json`` is the same data compiled for loading speed (every operation loads the catalog
+in up to three processes): ``load_catalog`` uses it only when its recorded SHA-256 matches the YAML,
+and parses the YAML (libyaml) otherwise. ``python -m cwroles.catalog`` rewrites it; a test checks it.
 """
 
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
-from typing import Iterator, Literal, Optional
+from typing import Any, ClassVar, Iterator, Literal, Mapping, Optional
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 LevelName = Literal["add", "edit", "delete", "inquire"]
@@ -79,6 +83,7 @@ class CatalogError(ValueError):
     """A name that is not in the catalog; the message names the closest entries."""
 
 
+@lru_cache(maxsize=4096)  # hot: the emulator folds every settings row's names on every request
 def normalize(name: str) -> str:
     """Fold the spelling differences seen across vendor pages."""
     s = name.strip().lower().replace("\u2013", "-").replace("\u2014", "-")
@@ -104,11 +109,28 @@ class Catalog(_Model):
             for f in m.functions:
                 yield m, f
 
+    _INDEXES: ClassVar[tuple[str, ...]] = ("_module_index", "_function_index")
+
+    def model_copy(self, *, update: Optional[Mapping[str, Any]] = None, deep: bool = False) -> "Catalog":
+        """A copy whose lookups see the copy's entries (a copy would otherwise keep the indexes it was made from)."""
+        copy = super().model_copy(update=update, deep=deep)
+        for name in self._INDEXES:
+            copy.__dict__.pop(name, None)
+        return copy
+
+    @cached_property
+    def _module_index(self) -> dict[str, Module]:
+        return {normalize(n): m for m in reversed(self.modules) for n in [m.name, *m.aliases]}
+
+    @cached_property
+    def _function_index(self) -> dict[tuple[str, str], Function]:
+        return {(m.identifier, normalize(n)): f
+                for m in self.modules for f in reversed(m.functions) for n in [f.name, *f.aliases]}
+
     def module(self, name: str) -> Module:
-        key = normalize(name)
-        for m in self.modules:
-            if key in {normalize(n) for n in [m.name, *m.aliases]}:
-                return m
+        m = self._module_index.get(normalize(name))
+        if m is not None:
+            return m
         raise CatalogError(
             f"unknown module {name!r}; {_closest(name, [m.name for m in self.modules])}"
         )
@@ -116,9 +138,9 @@ class Catalog(_Model):
     def function(self, module: str, function: str) -> tuple[Module, Function]:
         m = self.module(module)
         key = normalize(function)
-        for f in m.functions:
-            if key in {normalize(n) for n in [f.name, *f.aliases]}:
-                return m, f
+        f = self._function_index.get((m.identifier, key))
+        if f is not None:
+            return m, f
         names = [f.name for f in m.functions]
         elsewhere = [
             f"{om.name} › {f.name}"
@@ -167,7 +189,46 @@ def _closest(name: str, candidates: list[str]) -> str:
     return "no catalog entry is close; see cwroles/data/catalog.yaml"
 
 
+class CompiledCatalog(_Model):
+    """Schema of ``data/catalog.json``: the catalog as parsed from ``data/catalog.yaml``, and that file's hash."""
+
+    source: Literal["catalog.yaml"] = "catalog.yaml"
+    sha256: str
+    catalog: Catalog
+
+
+def _data(name: str):
+    return resources.files("cwroles").joinpath(f"data/{name}")
+
+
+def _parse_yaml(text: str) -> Catalog:
+    import yaml  # only when the compiled form is stale: libyaml when available
+
+    return Catalog.model_validate(yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+
+
+def compile_catalog() -> str:
+    """The JSON text ``data/catalog.json`` must hold for the current ``data/catalog.yaml``."""
+    raw = _data("catalog.yaml").read_bytes()
+    compiled = CompiledCatalog(sha256=hashlib.sha256(raw).hexdigest(), catalog=_parse_yaml(raw.decode("utf-8")))
+    return compiled.model_dump_json(indent=1, exclude_defaults=True) + "\n"
+
+
 @lru_cache(maxsize=1)
 def load_catalog() -> Catalog:
-    text = resources.files("cwroles").joinpath("data/catalog.yaml").read_text(encoding="utf-8")
-    return Catalog.model_validate(yaml.safe_load(text))
+    raw = _data("catalog.yaml").read_bytes()
+    try:
+        compiled = CompiledCatalog.model_validate_json(_data("catalog.json").read_bytes())
+    except (OSError, ValueError):
+        compiled = None
+    if compiled is not None and compiled.sha256 == hashlib.sha256(raw).hexdigest():
+        return compiled.catalog
+    return _parse_yaml(raw.decode("utf-8"))
+
+
+if __name__ == "__main__":  # python -m cwroles.catalog: rewrite data/catalog.json after editing catalog.yaml
+    import pathlib
+
+    target = pathlib.Path(__file__).with_name("data") / "catalog.json"
+    target.write_text(compile_catalog(), encoding="utf-8")
+    print(f"wrote {target}")

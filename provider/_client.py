@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import copy
 import logging
+import ssl
+import sys
 import threading
-from typing import Any, Callable, Iterator, Optional, TypeVar
+import types
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, TypeVar
 from urllib.parse import urlsplit
-
-import httpx
 
 from . import _conditions as C
 from ._errors import (
@@ -43,6 +44,50 @@ __all__ = ["Client", "DEFAULT_API_VERSION", "PAGE_SIZE", "normalize_site", "norm
 
 log = logging.getLogger("cwroles.provider")
 
+_httpx_lock = threading.Lock()
+
+
+def _import_httpx() -> Any:
+    """httpx without its command line. httpx's ``__init__`` imports ``httpx._main`` (click, rich and pygments:
+    ~0.09 s) whenever those are installed, and typer installs them; a provider never runs that command line.
+    A stand-in keeps it out of the import; ``httpx.main`` still runs the real one if anybody calls it."""
+    with _httpx_lock:
+        if "httpx" in sys.modules:
+            import httpx as loaded
+
+            return loaded
+        stand_in = types.ModuleType("httpx._main")
+
+        def main(*args: Any, **kwargs: Any) -> Any:
+            from httpx._main import main as real  # the stand-in is gone by then: this loads the real one
+
+            return real(*args, **kwargs)
+
+        stand_in.main = main  # type: ignore[attr-defined]
+        sys.modules["httpx._main"] = stand_in
+        try:
+            import httpx as loaded
+        finally:
+            if sys.modules.get("httpx._main") is stand_in:
+                del sys.modules["httpx._main"]
+        return loaded
+
+
+if TYPE_CHECKING:
+    import httpx
+else:
+
+    class _Httpx:
+        """``httpx``, imported when the first client is made: the stack program and a provider process that
+        only checks and diffs never need it."""
+
+        def __getattr__(self, name: str) -> Any:
+            real = _import_httpx()
+            globals()["httpx"] = real
+            return getattr(real, name)
+
+    httpx = _Httpx()
+
 DEFAULT_API_VERSION = "2025.1"
 PAGE_SIZE = 1000  # ConnectWise's hard maximum
 T = TypeVar("T")
@@ -62,6 +107,15 @@ def normalize_codebase(codebase: str) -> str:
     """``v4_6_release`` / ``/v4_6_release/`` → ``v4_6_release/``."""
     c = codebase.strip().strip("/")
     return c + "/" if c else ""
+
+
+def _tls_for(site: str) -> ssl.SSLContext | bool:
+    """Certificate checks for ``https://`` sites (httpx's default). A plain ``http://`` site (the emulator)
+    never does TLS, so it gets a context with no trusted certificates instead of loading the CA bundle
+    (25-50 ms per process): anything that did try TLS with it would fail closed, never unverified."""
+    if site.lower().startswith("http://"):
+        return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    return True
 
 
 class _Ambiguous(Exception):
@@ -113,6 +167,7 @@ class Client:
         self._auth = httpx.BasicAuth(f"{company_id}+{public_key}", private_key)
         self._http = httpx.Client(
             transport=transport,
+            verify=_tls_for(self.site),
             timeout=timeout,
             follow_redirects=False,
             headers={

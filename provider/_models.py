@@ -26,7 +26,8 @@ LevelValue = Literal["None", "My", "All"]
 class CWModel(BaseModel):
     """camelCase on the wire, snake_case in Python; extra fields allowed and preserved."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
+    # defer_build: the stack program and a provider that only checks and diffs never parse an API object
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow", defer_build=True)
 
     def to_api(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True, exclude_none=True, exclude={"info"})

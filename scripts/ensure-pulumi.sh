@@ -4,7 +4,7 @@
 # Why a build, why this version, why our own language host: docs/pulumi-cli.md.
 set -euo pipefail
 
-V="${CWROLES_PULUMI_VERSION:-v3.259.0}"
+V="${CWROLES_PULUMI_VERSION:-v3.274.1}"
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="${CWROLES_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cwroles}"
 DEST="$CACHE/pulumi-$V"

@@ -91,3 +91,16 @@ def test_customize_item_by_function_kind():
         cat.customize_item(menu, "Nope")
     with pytest.raises(CatalogError, match="Notes has no Customize list"):
         cat.customize_item(notes, "anything")
+
+
+def test_a_copy_with_more_functions_finds_them():
+    """A tenant's catalog is the bundled one plus its own entries (model_copy): lookups must see them."""
+    cat = load_catalog()
+    cat.function("Procurement", "Products")  # builds the bundled catalog's indexes
+    procurement = next(m for m in cat.modules if m.name == "Procurement")
+    extra = procurement.functions[0].model_copy(update={"name": "Drop Shipments", "aliases": []})
+    tenant = cat.model_copy(update={"modules": [procurement.model_copy(update={"functions": [*procurement.functions, extra]})
+                                                if m is procurement else m for m in cat.modules]})
+    assert tenant.function("Procurement", "drop shipments")[1].name == "Drop Shipments"
+    with pytest.raises(CatalogError):
+        cat.function("Procurement", "Drop Shipments")

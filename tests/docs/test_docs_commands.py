@@ -33,7 +33,7 @@ from pathlib import Path
 import pytest
 
 from cwroles.cwsim.testing import free_port
-from cwroles.stacks import sandbox
+from tests import sandbox
 
 REPO = Path(__file__).resolve().parents[2]
 VENV = Path(sys.prefix)

@@ -1,10 +1,10 @@
-"""Drive the real Pulumi CLI hermetically (see stacks/sandbox.py). A missing engine is a failure,
+"""Drive the real Pulumi CLI hermetically (see tests/sandbox.py). A missing engine is a failure,
 never a skip: run `make setup`."""
 
 import pytest
 
-from cwroles.stacks import sandbox
-from cwroles.stacks.sandbox import PINNED, REPO, VENV, Project, outputs, resources, tenant_config  # noqa: F401
+from tests import sandbox
+from tests.sandbox import PINNED, REPO, VENV, Project, outputs, resources, tenant_config  # noqa: F401
 
 
 def pulumi_bin_dir():

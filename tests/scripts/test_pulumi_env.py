@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cwroles.stacks.sandbox import pulumi_bin_dir
+from tests.sandbox import pulumi_bin_dir
 
 REPO = Path(__file__).resolve().parents[2]
 

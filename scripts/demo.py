@@ -30,7 +30,11 @@ from rich.table import Table
 
 from cwroles import emulator_defaults as D
 from cwroles.cwsim.console_client import Applied, apply_checklist
-from cwroles.stacks.sandbox import EngineMissing, Project
+
+# A repository tool, not part of the installed package: it runs from the checkout (`make demo`) and
+# shares the engine tests' throw-away projects.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.sandbox import EngineMissing, Project  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / ".cwroles" / "demo"

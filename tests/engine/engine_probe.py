@@ -1,5 +1,6 @@
 """A tiny dynamic resource that proves the Pulumi engine, the language host and the dynamic-provider
-process work together on this machine (used by `tests/engine/test_engine_smoke.py`).
+process work together on this machine (used by `tests/engine/test_engine_smoke.py`, which copies this file
+next to its program: the program and the provider process both import it from the project directory).
 
 Its "remote system" is a JSON file, so create/read/update/delete have real effects that a refresh
 can observe. It has nothing to do with ConnectWise.

@@ -1,5 +1,5 @@
 """A throw-away Pulumi project driven with the pinned CLI: one home for the engine tests, the
-benchmarks and the demo.
+benchmarks and the demo. A repository tool, not part of the installed package.
 
 Each project has its own file backend, PULUMI_HOME and passphrase inside its directory; the program
 and the dynamic providers run in the repository's virtualenv.
@@ -21,7 +21,7 @@ from pulumi import automation as auto
 
 REPO = Path(__file__).resolve().parents[1]
 VENV = Path(sys.prefix)
-PINNED = "v3.259.0"
+PINNED = "v3.274.1"  # the CLI; the SDK pin (pyproject.toml) may be older: docs/pulumi-cli.md
 
 
 class EngineMissing(RuntimeError):

@@ -1,6 +1,6 @@
 """`make demo` narrates the CLI's output: the number of checklist items it reports is the error's own count."""
 
-from cwroles.stacks.demo import _summary
+from scripts.demo import _summary
 
 ERROR = """Updating (msp-process):
  +  pulumi-python:dynamic/connectwise:ApiMember msp-process-api-member created (1s)
