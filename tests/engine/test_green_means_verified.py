@@ -265,3 +265,15 @@ def test_a_plain_text_private_key_is_refused(sim, make_project):
         assert text.count(sim.private_key) == 0
     assert _requests(sim) == 0
     assert all(sim.private_key not in p.read_text() for p in project.state_files())
+
+
+def test_a_secret_private_key_never_reaches_a_verbose_log(sim, make_project):
+    """`pulumi up -v=9 --logtostderr` (and -v=11) logs what the engine hands the provider. CLI 3.259 printed
+    the plaintext inside each secret envelope of the stack config; the pinned CLI must show it as [secret]."""
+    project = make_project(PROGRAM)
+    project.stack("t", _config(sim))  # tenant_config: the private key as a secret
+    for level in ("-v=9", "-v=11"):
+        run = project.cli("up", "--yes", level, "--logtostderr", stack="t")
+        text = _text(run)
+        assert '"v":9' in text and "connectwise:privateKey:{[secret]}" in text  # the verbose log ran, key masked
+        assert text.count(sim.private_key) == 0
