@@ -46,3 +46,7 @@ bench: setup
 
 clean-state: ## forget local Pulumi state, emulator databases and checklists
 	rm -rf .state .cwsim .cwroles/checklists
+
+.PHONY: mutation
+mutation: venv ## mutation testing of the verdict, retry and write code (docs/testing.md); not part of `make test`
+	@$(PY) scripts/mutation.py --max-children 2 $(if $(ONLY),--only $(ONLY))
