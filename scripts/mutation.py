@@ -285,8 +285,9 @@ def load_exclusions() -> list[dict]:
 
 def _matches(m: Mutant, e: dict) -> bool:
     removed, added = m.change
+    to = str(e["to"] or "").strip()  # empty: the mutant deletes the line
     return (m.module, m.function) == (e["module"], e["function"]) and removed == [str(e["from"]).strip()] \
-        and added == [str(e["to"]).strip()]
+        and added == ([to] if to else [])
 
 
 def collect(project: dict[str, Any]) -> dict[str, ModuleScore]:
