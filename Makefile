@@ -49,3 +49,7 @@ bench: setup
 clean-state: ## forget local Pulumi state, emulator databases, checklists and the demo's project
 	rm -rf .state .cwsim .cwroles/checklists .cwroles/demo
 	mkdir -p .state
+
+.PHONY: mutation
+mutation: venv ## mutation testing of the verdict, retry and write code (docs/testing.md); not part of `make test`
+	@$(PY) scripts/mutation.py --max-children 2 $(if $(ONLY),--only $(ONLY))

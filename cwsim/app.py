@@ -8,10 +8,12 @@ import datetime as dt
 import logging
 import re
 import uuid
-from typing import Optional
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Optional
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route as SRoute
 
@@ -102,6 +104,8 @@ async def api(request: Request) -> Response:
         resp = e.response()
     except CatalogError as e:
         resp = error_response(400, "InvalidObject", str(e))
+    except ClientDisconnect:
+        resp = client_gone(request)
     except Exception as e:  # never a traceback to the client
         log.exception("cwsim internal error")
         resp = error_response(500, "ServerError", f"cwsim internal error: {type(e).__name__}: {e}")
@@ -126,6 +130,41 @@ async def company_info(request: Request) -> Response:
     })
 
 
+CLIENT_CLOSED = 499  # "client closed request" (nginx's code): the client went away before cwsim could read it
+
+
+def client_gone(request: Request) -> Response:
+    """The client gave up (e.g. its timeout during a latency fault) before cwsim read the request body: nothing
+    was done, nobody is listening. Counted in the metrics as 499, logged without a traceback."""
+    log.info("client went away before cwsim read its request: %s %s (nothing done)", request.method, request.url.path)
+    return Response(status_code=CLIENT_CLOSED)
+
+
+async def _client_disconnected(request: Request, exc: Exception) -> Response:
+    return client_gone(request)
+
+
+def admin_index(admin_routes: list) -> Callable:
+    """GET /_cwsim/ (the startup banner's admin link): what the admin endpoints are, from the routes themselves."""
+    methods: dict[str, set[str]] = {}
+    for r in admin_routes:
+        methods.setdefault(r.path, set()).update(m for m in (r.methods or ()) if m != "HEAD")
+    endpoints = [{"path": path, "methods": sorted(ms)} for path, ms in methods.items()]
+
+    async def index(request: Request) -> Response:
+        base = f"{request.url.scheme}://{request.url.netloc}"
+        company = request.app.state.default_company
+        return JSONResponse({
+            "cwsim": "ConnectWise PSA REST API emulator: admin endpoints (no auth; keep cwsim on localhost)",
+            "api": f"{base}/{D.CODEBASE}apis/3.0",
+            "console": f"{base}/console/{company}",
+            "endpoints": endpoints,
+            "docs": "docs/emulator.md",
+        })
+
+    return index
+
+
 async def not_found(request: Request, exc: Exception) -> Response:
     return error_response(404, "NotFound", f"No such path: {request.url.path}")
 
@@ -139,15 +178,19 @@ def create_app(db_path: str = D.DB_PATH, default_company: Optional[str] = None, 
     if default_company:
         backend.ensure_company(default_company)
     faults = Faults()
+    admin_routes = admin.routes()
+    index = admin_index(admin_routes)
     inner = Starlette(
         routes=[
             SRoute("/login/companyinfo/{company_id}", company_info, methods=["GET"]),
             SRoute("/{codebase}/apis/3.0/{rest:path}", api,
                    methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]),
-            *admin.routes(),
+            SRoute("/_cwsim/", index, methods=["GET"]),
+            SRoute("/_cwsim", index, methods=["GET"]),
+            *admin_routes,
             *console.routes(),
         ],
-        exception_handlers={404: not_found},
+        exception_handlers={404: not_found, ClientDisconnect: _client_disconnected},
     )
     inner.state.backend = backend
     inner.state.faults = faults

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -31,7 +32,65 @@ def _main(version: Optional[bool] = typer.Option(None, "--version", callback=_ve
 
 
 def _pidfile(db: str) -> Path:
-    return Path(db).resolve().parent / "cwsim.pid"
+    """One pidfile per database (``tenant.sqlite`` → ``tenant.sqlite.pid``): two emulators whose databases
+    share a folder never share a pidfile, so stopping one can never stop the other."""
+    path = Path(db).resolve()
+    return path.with_name(path.name + ".pid")
+
+
+def _logfile(db: str) -> Path:
+    path = Path(db).resolve()
+    return path.with_name(path.name + ".log")
+
+
+UNKNOWN = object()  # the system cannot tell what a process is (no /proc)
+
+
+def _db_served_by(pid: int) -> object:
+    """What process ``pid`` is, from /proc: the database it serves (Path) if it is a ``cwsim serve``, None if it
+    is not running or is another program, :data:`UNKNOWN` when the system cannot tell."""
+    if not Path("/proc/self/cmdline").exists():
+        return UNKNOWN
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+        cwd = Path(os.readlink(f"/proc/{pid}/cwd"))
+    except FileNotFoundError:
+        return None  # not running
+    except OSError:
+        return UNKNOWN  # e.g. another user's process
+    if "serve" not in args or not any(a.endswith(("/cwsim", "cwsim.cli")) or a == "cwsim" for a in args):
+        return None
+    db = D.DB_PATH
+    for i, a in enumerate(args):
+        if a == "--db" and i + 1 < len(args):
+            db = args[i + 1]
+        elif a.startswith("--db="):
+            db = a.split("=", 1)[1]
+    return (cwd / db).resolve()
+
+
+class PortBusy(OSError):
+    pass
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port, bound before anything is printed (uvicorn serves on it)."""
+    try:
+        family, _, _, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as e:
+        raise PortBusy(f"cwsim cannot listen on {host}:{port}: {host!r} is not an address of this machine ({e})")
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: restart right after a stop
+    try:
+        sock.bind(addr)
+        sock.listen(2048)
+    except OSError as e:
+        sock.close()
+        what = "the port is already in use" if e.errno in (98, 48, 10048) else e.strerror or str(e)
+        raise PortBusy(f"cwsim cannot listen on {host}:{port}: {what}. Is another cwsim (or another program) "
+                       f"running there? Check with `cwsim status --port {port}`, stop it, or choose another "
+                       "--port (CWROLES_EMULATOR_PORT for cwroles).") from None
+    return sock
 
 
 def _banner(host: str, port: int, company_id: str) -> str:
@@ -65,6 +124,10 @@ def _up(host: str, port: int) -> bool:
         return False
 
 
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 @app.command()
 def serve(
     host: str = typer.Option(D.HOST, help="Address to listen on (keep it local: the console has no auth)."),
@@ -85,48 +148,87 @@ def serve(
         if _up(host, port):
             typer.echo(f"cwsim is already answering on {host}:{port}", err=True)
             raise typer.Exit(1)
+        try:
+            _bind(host, port).close()  # fail here, clearly, rather than in the detached child
+        except PortBusy as e:
+            typer.echo(str(e), err=True)
+            raise typer.Exit(1) from None
         Path(db).resolve().parent.mkdir(parents=True, exist_ok=True)
-        log = open(Path(db).resolve().parent / "cwsim.log", "ab")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "cwroles.cwsim.cli", "serve", "--host", host, "--port", str(port), "--db", db,
-             "--company", company, "--log-level", log_level],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-        )
+        logfile = _logfile(db)
+        with open(logfile, "ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "cwroles.cwsim.cli", "serve", "--host", host, "--port", str(port), "--db",
+                 str(Path(db).resolve()), "--company", company, "--log-level", log_level],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            )
         _pidfile(db).write_text(str(proc.pid))
         deadline = time.monotonic() + 15
         while not _up(host, port):
             if proc.poll() is not None or time.monotonic() > deadline:
-                typer.echo(f"cwsim failed to start; see {Path(db).resolve().parent / 'cwsim.log'}", err=True)
+                typer.echo(f"cwsim failed to start; see {logfile}", err=True)
                 raise typer.Exit(1)
             time.sleep(0.05)
         typer.echo(_banner(host, port, company))
-        typer.echo(f"  pid {proc.pid} (pidfile {_pidfile(db)}); stop with: cwsim stop --db {db}")
+        typer.echo(f"  pid {proc.pid} (pidfile {_pidfile(db)}, log {logfile}); stop with: cwsim stop --db {db}")
         return
     import uvicorn
 
     from .app import create_app
 
+    try:
+        sock = _bind(host, port)  # before the banner: a busy port fails without printing keys or "listening"
+    except PortBusy as e:
+        typer.echo(str(e), err=True)
+        raise typer.Exit(1) from None
     application = create_app(db, default_company=company)
     typer.echo(_banner(host, port, company), err=False)
     sys.stdout.flush()
     pidfile = _pidfile(db)
     if not pidfile.exists():
         pidfile.write_text(str(os.getpid()))
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises it for the previous handler: exit cleanly there so
+    # the pidfile is removed (the default handler would end the process before the finally below).
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     try:
-        uvicorn.run(application, host=host, port=port, log_level=log_level, lifespan="off")
+        server = uvicorn.Server(uvicorn.Config(application, host=host, port=port, log_level=log_level,
+                                               lifespan="off"))
+        server.run(sockets=[sock])
     finally:
+        sock.close()
         if pidfile.exists() and pidfile.read_text().strip() == str(os.getpid()):
             pidfile.unlink()
 
 
 @app.command()
-def stop(db: str = typer.Option(D.DB_PATH, help="The db whose folder holds cwsim.pid.")) -> None:
-    """Stop a background cwsim started with the same --db."""
+def stop(db: str = typer.Option(D.DB_PATH, help="The database of the cwsim to stop (its pidfile is <db>.pid).")) -> None:
+    """Stop the cwsim serving --db (started with `cwsim serve --db <db>`); never another database's."""
     pidfile = _pidfile(db)
+    legacy = Path(db).resolve().parent / "cwsim.pid"  # one pidfile per folder, before per-database pidfiles
+    if not pidfile.exists() and legacy.exists():
+        try:
+            if _db_served_by(int(legacy.read_text().strip())) == Path(db).resolve():
+                pidfile = legacy
+        except ValueError:
+            pass
     if not pidfile.exists():
         typer.echo(f"no pidfile at {pidfile}; is cwsim running with --db {db}?", err=True)
         raise typer.Exit(1)
-    pid = int(pidfile.read_text().strip())
+    try:
+        pid = int(pidfile.read_text().strip())
+    except ValueError:
+        typer.echo(f"{pidfile} does not hold a process id; removed it", err=True)
+        pidfile.unlink(missing_ok=True)
+        raise typer.Exit(1) from None
+    served = _db_served_by(pid)
+    if served is None:
+        typer.echo(f"cwsim (pid {pid}) was not running; removed stale pidfile {pidfile}")
+        pidfile.unlink(missing_ok=True)
+        return
+    if served is not UNKNOWN and served != Path(db).resolve():
+        typer.echo(f"pid {pid} in {pidfile} serves {served}, not {Path(db).resolve()}; left it running and "
+                   "removed the stale pidfile", err=True)
+        pidfile.unlink(missing_ok=True)
+        raise typer.Exit(1)
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:

@@ -19,6 +19,10 @@ Evaluation works on the API representation of a record (the JSON dict the endpoi
 so every field a client can see can be filtered, the way ConnectWise filters on its model.
 String comparisons are case-insensitive (ConnectWise's SQL Server collation is).
 Errors raise :class:`ConditionError` with a message that says where the problem is.
+
+Hostile input is bad input, never a crash: parentheses and ``not`` nest at most :data:`MAX_NESTING`
+levels (deeper is a ConditionError, so a 400), and long ``and``/``or`` chains are evaluated without
+recursion.
 """
 
 from __future__ import annotations
@@ -31,6 +35,9 @@ from typing import Any, Callable, Optional
 
 class ConditionError(ValueError):
     """A malformed conditions / orderBy / fields string (answered with 400)."""
+
+
+MAX_NESTING = 100  # parentheses plus 'not' around one comparison; real queries use a handful
 
 
 # ---------------------------------------------------------------------------------------------
@@ -159,6 +166,14 @@ class _Parser:
         self.text = text
         self.toks = tokenize(text)
         self.i = 0
+        self.depth = 0
+
+    def nest(self) -> None:
+        """One more level of '(' or 'not' (the parser recurses on both): bounded, so never a RecursionError."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise ConditionError(f"more than {MAX_NESTING} nested parentheses and 'not' at position "
+                                 f"{self.tok.pos + 1}; simplify the expression")
 
     @property
     def tok(self) -> Token:
@@ -201,17 +216,22 @@ class _Parser:
 
     def unary(self):
         if self.is_kw("not"):
+            self.nest()
             self.take()
-            return Not(self.unary())
+            node = Not(self.unary())
+            self.depth -= 1
+            return node
         return self.primary()
 
     def primary(self):
         if self.tok.kind == "LPAREN":
+            self.nest()
             self.take()
             node = self.or_expr()
             if self.tok.kind != "RPAREN":
                 raise self.fail("')'")
             self.take()
+            self.depth -= 1
             return node
         if self.tok.kind != "FIELD":
             raise self.fail("a field name")
@@ -352,11 +372,22 @@ def _like(value: Any, pattern: str) -> bool:
     return re.fullmatch(rx, str(value), re.IGNORECASE | re.DOTALL) is not None
 
 
+def _chain(node: Any) -> list[Any]:
+    """The operands of a left-deep chain ``a or b or c`` (the parser builds Or(Or(a, b), c)), left to right,
+    found without recursion: a chain can be thousands of terms long."""
+    kind = type(node)
+    rights = []
+    while isinstance(node, kind):
+        rights.append(node.right)
+        node = node.left
+    return [node, *reversed(rights)]
+
+
 def evaluate(node: Any, record: dict) -> bool:
     if isinstance(node, And):
-        return evaluate(node.left, record) and evaluate(node.right, record)
+        return all(evaluate(n, record) for n in _chain(node))
     if isinstance(node, Or):
-        return evaluate(node.left, record) or evaluate(node.right, record)
+        return any(evaluate(n, record) for n in _chain(node))
     if isinstance(node, Not):
         return not evaluate(node.expr, record)
     assert isinstance(node, Cmp)
@@ -383,11 +414,17 @@ def evaluate(node: Any, record: dict) -> bool:
 
 
 def fields_of(node: Any) -> set[str]:
-    if isinstance(node, (And, Or)):
-        return fields_of(node.left) | fields_of(node.right)
-    if isinstance(node, Not):
-        return fields_of(node.expr)
-    return {node.field}
+    out: set[str] = set()
+    todo = [node]
+    while todo:
+        n = todo.pop()
+        if isinstance(n, (And, Or)):
+            todo += (n.left, n.right)
+        elif isinstance(n, Not):
+            todo.append(n.expr)
+        else:
+            out.add(n.field)
+    return out
 
 
 def compile_conditions(text: Optional[str]) -> Callable[[dict], bool]:

@@ -28,6 +28,16 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 WAIVED_POLICY = "cwroles-waived-grants"
+PACK_ERRORS_POLICY = "cwroles-pack-errors"  # policies/rules/pack.py: PACK_ERRORS
+# A policy that raised reports one of these instead of a result (policies/rules/pack.py): a failed check, so
+# mandatory whatever level the failing policy runs at.
+PACK_ERROR_PREFIXES = ("policy-pack error:", "policy-pack configuration problem:")
+# What the engine prints when the pack itself failed (it raised past its guards, crashed, or did not start):
+# pkg/resource/deploy/analyze_snapshot.go, step_generator.go and plugin/analyzer_plugin.go in CLI 3.259.
+_ENGINE_PACK_FAILURE = re.compile(
+    r"^(?:error: )?(?:failed to run policy|failed to get analyzer info|failed to analyze resources"
+    r"|policy pack \S+ failed to start)|Exception calling application", re.IGNORECASE)
+PACK_FAILURE_DESCRIPTION = "The policy pack failed on this resource, so the resource was not checked."
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _COLOR = re.compile(r"<\{%[^%]*%\}>")
 _LEVELS = {"mandatory": "mandatory", "error": "mandatory", "remediate": "mandatory",
@@ -67,6 +77,7 @@ class Results:
     packs: dict[str, str] = field(default_factory=dict)
     policy_data: bool = False  # a policy pack demonstrably ran (results, summaries, or load events)
     event_stream: bool = False
+    preview_failed: bool = False  # the engine's summary says the preview failed
 
     @property
     def missing_data_notice(self) -> str:
@@ -74,6 +85,12 @@ class Results:
 
     def by_level(self, level: str) -> list[Violation]:
         return [v for v in self.violations if v.level == level]
+
+    @property
+    def incomplete(self) -> bool:
+        """The preview failed for another reason than a mandatory violation: the engine stops analysing at the
+        first error, so resources after it were never checked. A gate that did not finish does not pass."""
+        return not self.by_level("mandatory") and bool(self.errors or self.preview_failed)
 
 
 class ReportInputError(ValueError):
@@ -114,12 +131,29 @@ def _violation(d: dict, urn_key: str) -> Violation:
     if not detail:
         detail, description = description, str(d.get("description") or "")
     policy = str(d.get("policyName") or "")
-    if policy == WAIVED_POLICY or detail.startswith("WAIVED "):
+    if detail.startswith(PACK_ERROR_PREFIXES) or policy == PACK_ERRORS_POLICY:
+        level = "mandatory"  # a check that did not run fails, whatever level its policy runs at
+    elif policy == WAIVED_POLICY or detail.startswith("WAIVED "):
         level = "waived"
     return Violation(urn=str(d.get(urn_key) or d.get("urn") or ""), policy=policy,
                      pack=str(d.get("policyPackName") or ""), level=level, description=description,
                      detail=detail, severity=str(d.get("severity") or "") if "enforcementLevel" in d else "",
                      pack_version=str(d.get("policyPackVersion") or ""))
+
+
+def _error(results: Results, d: dict, urn_key: str = "urn") -> None:
+    """An error diagnostic: a failure of the policy pack (a mandatory violation), or another preview error."""
+    text = clean(str(d.get("prefix", "")) + str(d.get("message", "")))
+    if not _ENGINE_PACK_FAILURE.search(text):
+        results.errors.append(text)
+        return
+    results.policy_data = True  # a pack was loaded and failed: never "no pack ran"
+    cause = clean(str(d.get("message", ""))).replace("Exception calling application: ", "")
+    results.violations.append(Violation(
+        urn=str(d.get(urn_key) or ""), policy=PACK_ERRORS_POLICY, pack="", level="mandatory",
+        description=PACK_FAILURE_DESCRIPTION,
+        detail=f"policy-pack error: the pack failed on this resource, so it is not verified ({cause}). Fix the "
+               "pack's data or configuration named here, then preview again."))
 
 
 _POLICY_EVENTS = ("policyEvent", "policyLoadEvent", "policyAnalyzeSummaryEvent", "policyAnalyzeStackSummaryEvent")
@@ -140,7 +174,10 @@ def _from_events(events: Iterable[dict], results: Results) -> None:
             results.packs[str(s.get("policyPackName"))] = str(s.get("policyPackVersion") or "")
         d = e.get("diagnosticEvent")
         if isinstance(d, dict) and d.get("severity") == "error" and not d.get("ephemeral"):
-            results.errors.append(clean(str(d.get("prefix", "")) + str(d.get("message", ""))))
+            _error(results, d)
+        summary = e.get("summaryEvent")
+        if isinstance(summary, dict) and str(summary.get("result") or "").lower() == "failed":
+            results.preview_failed = True
 
 
 def _from_digest(doc: dict, results: Results) -> None:
@@ -156,7 +193,7 @@ def _from_digest(doc: dict, results: Results) -> None:
             results.policy_data = True
             results.violations.append(_violation(d, "urn"))
         elif str(d.get("severity", "")).lower() == "error":
-            results.errors.append(clean(str(d.get("prefix", "")) + str(d.get("message", ""))))
+            _error(results, d)
 
 
 def parse(text: str) -> Results:
@@ -206,8 +243,12 @@ def markdown(results: Results, title: str = "cwroles policy report") -> str:
     if not results.policy_data:
         lines += [f"> ⚠️ {results.missing_data_notice}", ""]
     elif mand:
-        lines.append(f"**❌ {len(mand)} mandatory violation{'s' * (len(mand) != 1)}** block this pull request "
+        lines.append(f"**❌ {len(mand)} mandatory violation{'s' * (len(mand) != 1)}** "
+                     f"block{'s' * (len(mand) == 1)} this pull request "
                      f"· {len(adv)} advisory · {len(waived)} waived")
+    elif results.incomplete:
+        lines.append("**❌ The preview failed**, so the policy check is incomplete (resources after the error were "
+                     f"not checked; see the errors below) · {len(adv)} advisory · {len(waived)} waived")
     else:
         lines.append(f"**✅ No mandatory violations** · {len(adv)} advisory · {len(waived)} waived")
     if results.checked:
@@ -305,7 +346,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--sarif-artifact", help="file SARIF results point at (default: Pulumi.<stack>.yaml)")
     ap.add_argument("--title", default="cwroles policy report")
     ap.add_argument("--fail-on-mandatory", action="store_true",
-                    help="exit 1 when a mandatory violation is present, 2 when the input shows no policy pack ran")
+                    help="exit 1 when a mandatory violation is present (an error inside the pack is one) or the "
+                         "preview failed before the check was complete, 2 when the input shows no policy pack ran")
     a = ap.parse_args(argv)
     try:
         text = sys.stdin.read() if a.input == "-" else Path(a.input).read_text(encoding="utf-8")
@@ -326,7 +368,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     if not results.policy_data:
         print(f"policies.report: {results.missing_data_notice}", file=sys.stderr)
         return 2 if a.fail_on_mandatory else 0
-    return 1 if (a.fail_on_mandatory and mand) else 0
+    if results.incomplete:
+        print(f"policies.report: the preview failed ({len(results.errors) or 'see its log'} error(s)), so the policy "
+              "check is incomplete", file=sys.stderr)
+    return 1 if (a.fail_on_mandatory and (mand or results.incomplete)) else 0
 
 
 if __name__ == "__main__":

@@ -121,9 +121,10 @@ def _tls_for(site: str) -> ssl.SSLContext | bool:
 class _Ambiguous(Exception):
     """A write failed in a way that may have reached the server (timeout after send, 5xx)."""
 
-    def __init__(self, error: ConnectWiseError) -> None:
+    def __init__(self, error: ConnectWiseError, retry_after: Optional[float] = None) -> None:
         super().__init__(str(error))
         self.error = error
+        self.retry_after = retry_after  # the server's Retry-After, if it sent one
 
 
 class Client:
@@ -292,7 +293,7 @@ class Client:
                 else:
                     raise error
             if ambiguous and not idempotent:
-                raise _Ambiguous(error)
+                raise _Ambiguous(error, retry_after)
             delay = budget.next_delay(retry_after)
             if delay is None:
                 raise error
@@ -399,7 +400,7 @@ class Client:
                 if found is not None:
                     log.warning("ConnectWise POST %s outcome was unknown; the object exists, using it", path)
                     return found
-                delay = budget.next_delay()
+                delay = budget.next_delay(amb.retry_after)
                 if delay is None:
                     raise amb.error from None
                 budget.wait(delay)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
 import random
 import time
@@ -76,5 +77,7 @@ def parse_retry_after(value: Optional[str], now: Optional[float] = None) -> Opti
         return None
     if when is None:
         return None
+    if when.tzinfo is None:  # "-0000" (or no zone): an HTTP-date is always UTC, never the local time
+        when = when.replace(tzinfo=dt.timezone.utc)
     now = time.time() if now is None else now
     return max(0.0, when.timestamp() - now)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Mapping
+import threading
+import traceback
+from typing import Any, Callable, Mapping, Optional
 
 from pulumi_policy import (EnforcementLevel, PolicyConfigSchema, ReportViolation, ResourceValidationArgs,
                            ResourceValidationPolicy, Severity, StackValidationArgs, StackValidationPolicy)
+from pulumi_policy.proxy import UnknownValueError
 
 from . import evaluate
 from .model import (API_MEMBER, ROLE_PERMISSIONS, SECURITY_ROLE, UNKNOWN, PolicyConfigError, plain, require_known,
@@ -54,21 +57,91 @@ def _role_view(args: ResourceValidationArgs) -> evaluate.RoleView | None:
     return evaluate.role_view(plain(args.props))
 
 
-def _guard(fn: Callable[[ResourceValidationArgs, ReportViolation], None]):
-    """Config mistakes become one readable violation instead of a traceback in the engine."""
+class _Failures(threading.local):
+    """Errors raised by the pack's policies while checking the current resource (one Analyze call runs every
+    policy for one resource on one thread; `cwroles-pack-errors` runs last and reports them as mandatory)."""
 
-    def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
-        try:
-            fn(args, report)
-        except PolicyConfigError as e:
-            report(f"policy-pack configuration problem: {e}. See {DOCS}.")
+    def __init__(self) -> None:
+        self.urn: Optional[str] = None
+        self.errors: list[tuple[str, str]] = []  # (policy name, cause)
 
-    validate.__name__ = fn.__name__
-    return validate
+    def record(self, urn: Optional[str], policy: str, cause: str) -> None:
+        if urn != self.urn:
+            self.urn, self.errors = urn, []
+        self.errors.append((policy, cause))
+
+    def take(self, urn: Optional[str]) -> list[tuple[str, str]]:
+        errors = self.errors if urn == self.urn else []
+        self.urn, self.errors = None, []
+        return errors
+
+
+_failures = _Failures()
+
+
+def _origin(exc: BaseException) -> str:
+    """Where the innermost frame of cwroles that raised is, as 'policies/rules/baseline.py:139'."""
+    where = ""
+    for frame in traceback.extract_tb(exc.__traceback__):
+        parts = frame.filename.replace("\\", "/").split("/")
+        for top in ("policies", "cwroles", "commands", "provider", "stacks"):
+            if top in parts:
+                i = len(parts) - 1 - parts[::-1].index(top)
+                where = "/".join(parts[i:]) + f":{frame.lineno}"
+                break
+    return where
+
+
+def error_cause(exc: Exception) -> str:
+    """The error in a few words: 'ValueError at policies/rules/baseline.py:138: … is invalid: …'."""
+    text = str(exc).strip() or "(no message)"
+    if isinstance(exc, PolicyConfigError):
+        return f"configuration problem: {text}"
+    origin = _origin(exc)
+    return f"{type(exc).__name__}{f' at {origin}' if origin else ''}: {text}"
+
+
+def error_message(policy: str, exc: Exception) -> str:
+    """What a policy reports instead of raising: the check did not run, which is a failure, never a pass."""
+    if isinstance(exc, PolicyConfigError):
+        return f"policy-pack configuration problem: {exc}. See {DOCS}."
+    return (f"policy-pack error: {policy} could not check this resource ({error_cause(exc)}), so it is not verified "
+            "and counts as a failure. Fix the pack's data (the integration's manifest, policies/privileged.yaml) or its "
+            f"configuration; see {DOCS}.")
+
+
+_PASS_THROUGH: tuple[type[BaseException], ...] = (UnknownValueError,)
+try:  # the SDK's "not applicable" signal is a private class; let it through when it exists
+    from pulumi_policy.policy import _NotApplicableError  # type: ignore[attr-defined]
+    _PASS_THROUGH += (_NotApplicableError,)
+except ImportError:  # pragma: no cover - older or newer SDKs
+    pass
+
+
+def _guard(name: str):
+    """Fail closed: any error inside a policy becomes a readable violation of that policy (never a traceback
+    in the engine, never a silent pass) and is recorded for the mandatory `cwroles-pack-errors`."""
+
+    def wrap(fn: Callable[[Any, ReportViolation], None]):
+        def validate(args: Any, report: ReportViolation) -> None:
+            try:
+                fn(args, report)
+            except _PASS_THROUGH:
+                raise  # unknown values in preview: the SDK reports "can't run policy during preview"
+            except Exception as e:  # noqa: BLE001 - every error is a failed check
+                report(error_message(name, e))
+                _failures.record(getattr(args, "urn", None), name, error_cause(e))
+
+        validate.__name__ = fn.__name__
+        validate.__wrapped__ = fn  # type: ignore[attr-defined]
+        validate.policy_name = name  # type: ignore[attr-defined]
+        return validate
+
+    return wrap
 
 
 # ---- cwroles-least-privilege ------------------------------------------------------------------
-@_guard
+@_guard("cwroles-least-privilege")
 def _least_privilege(args: ResourceValidationArgs, report: ReportViolation) -> None:
     view = _role_view(args)
     if view is None:
@@ -95,7 +168,7 @@ least_privilege = ResourceValidationPolicy(
 
 
 # ---- cwroles-privileged-functions -------------------------------------------------------------
-@_guard
+@_guard("cwroles-privileged-functions")
 def _privileged(args: ResourceValidationArgs, report: ReportViolation) -> None:
     view = _role_view(args)
     if view is None:
@@ -121,7 +194,7 @@ privileged_functions = ResourceValidationPolicy(
 
 
 # ---- cwroles-waived-grants (advisory) ---------------------------------------------------------
-@_guard
+@_guard("cwroles-waived-grants")
 def _waived(args: ResourceValidationArgs, report: ReportViolation) -> None:
     view = _role_view(args)
     if view is None:
@@ -156,7 +229,7 @@ MIN_FUNCTIONS_SCHEMA = {
 }
 
 
-@_guard
+@_guard("cwroles-broad-writes")
 def _broad_writes(args: ResourceValidationArgs, report: ReportViolation) -> None:
     view = _role_view(args)
     if view is None:
@@ -184,7 +257,7 @@ broad_writes = ResourceValidationPolicy(
 
 
 # ---- cwroles-vendor-requirement (advisory tier) -------------------------------------------------
-@_guard
+@_guard("cwroles-vendor-requirement")
 def _vendor_requirement(args: ResourceValidationArgs, report: ReportViolation) -> None:
     view = _role_view(args)
     if view is None:
@@ -205,6 +278,7 @@ vendor_requirement = ResourceValidationPolicy(
 
 
 # ---- cwroles-table-setup-allowlist ------------------------------------------------------------
+@_guard("cwroles-table-setup-allowlist")
 def _table_setup(args: ResourceValidationArgs, report: ReportViolation) -> None:
     view = _role_view(args)
     if view is None:
@@ -230,7 +304,7 @@ table_setup_allowlist = ResourceValidationPolicy(
 
 
 # ---- cwroles-admin-role -----------------------------------------------------------------------
-@_guard
+@_guard("cwroles-admin-role")
 def _admin_role(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type != SECURITY_ROLE:
         return
@@ -266,6 +340,7 @@ admin_role = ResourceValidationPolicy(
 _ROLE_KEYS = ("id", "role_id", "security_role_id", "name")
 
 
+@_guard("cwroles-api-member-role")
 def _member_role(args: StackValidationArgs, report: ReportViolation) -> None:
     roles = [r for r in args.resources if r.resource_type == SECURITY_ROLE]
     role_urns = {r.urn for r in roles}
@@ -311,5 +386,34 @@ api_member_role = StackValidationPolicy(
 )
 
 
+# ---- cwroles-pack-errors (mandatory, runs last) ----------------------------------------------
+PACK_ERRORS = "cwroles-pack-errors"
+
+
+def _pack_errors(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    errors = _failures.take(args.urn)
+    if not errors:
+        return
+    by_cause: dict[str, list[str]] = {}
+    for policy, cause in errors:
+        by_cause.setdefault(cause, []).append(policy)
+    failed = "; ".join(f"{', '.join(policies)} ({cause})" for cause, policies in by_cause.items())
+    report(f"The pack could not check this resource, so it is not verified: {failed}. An error inside the pack is "
+           "a failure whatever the failing policy's enforcement level; fix the pack's data (the integration's manifest, "
+           f"policies/privileged.yaml) or its configuration named above, then preview again (see {DOCS}).")
+
+
+pack_errors = ResourceValidationPolicy(
+    name=PACK_ERRORS,
+    description="Every policy of the pack ran to completion on this resource (an error is a failure, never a pass).",
+    validate=_pack_errors,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    severity=Severity.CRITICAL,
+    remediation_steps="Fix the pack's data or configuration named in the message, then preview again.",
+)
+
+
+# Order matters: the engine runs the policies in this order for each resource, and cwroles-pack-errors must
+# come after every policy whose errors it reports.
 POLICIES = [least_privilege, privileged_functions, table_setup_allowlist, admin_role, api_member_role, waived_grants,
-            broad_writes, vendor_requirement]
+            broad_writes, vendor_requirement, pack_errors]

@@ -117,3 +117,48 @@ def test_order_by_and_fields():
     assert project(ROWS[1], ["id", "securityRole/name"]) == {"id": 2, "securityRole": {"name": "API"}}
     with pytest.raises(ConditionError):
         parse_fields("id,,name")
+
+
+# ---- hostile input is a 400, never a crash ---------------------------------------------------------------------
+DEEP_PARENS = "(" * 250 + "id = 1" + ")" * 250
+CHAINED_NOT = "not " * 1000 + "id = 1"
+
+
+@pytest.mark.parametrize("text, position", [(DEEP_PARENS, 101), (CHAINED_NOT, 401)])
+def test_nesting_beyond_the_limit_is_a_condition_error(text, position):
+    with pytest.raises(ConditionError) as e:
+        parse(text)
+    assert str(e.value) == (f"more than 100 nested parentheses and 'not' at position {position}; "
+                            "simplify the expression")
+
+
+def test_nesting_up_to_the_limit_and_long_chains_work():
+    assert ids("(" * 100 + "id = 1" + ")" * 100) == [1]
+    assert ids("(not " * 50 + "id = 1" + ")" * 50) == [1]  # 50 'not' (even) and 50 parentheses
+    assert ids("not " * 99 + "(id = 1)") == [2, 3]
+    with pytest.raises(ConditionError):
+        parse("not " * 100 + "(id = 1)")
+    # thousands of terms: the parser loops, evaluation walks the chain without recursion
+    assert ids(" or ".join(f"id = {i}" for i in range(5000, 0, -1))) == [1, 2, 3]
+    assert ids(" and ".join(["id > 0"] * 5000 + ["name like 'b%'"])) == [3]
+    from cwroles.cwsim.conditions import fields_of
+    assert fields_of(parse(" or ".join(f"f{i} = 1" for i in range(3000)))) == {f"f{i}" for i in range(3000)}
+
+
+def test_nesting_depth_is_counted_per_branch_not_in_total():
+    """Sibling groups do not add up: 60 groups side by side, each 60 deep, are fine."""
+    group = "(" * 60 + "id = 2" + ")" * 60
+    assert ids(" or ".join([group] * 60)) == [2]
+
+
+@pytest.mark.parametrize("text", [DEEP_PARENS, CHAINED_NOT])
+def test_deep_conditions_over_http_answer_400_in_connectwise_shape(sim, api, caplog, text):
+    with caplog.at_level("DEBUG", logger="cwsim"):
+        r = api.get("/system/securityroles", params={"conditions": text})
+        count = api.get("/system/securityroles/count", params={"conditions": text})
+    for resp in (r, count):
+        assert resp.status_code == 400, resp.text
+        body = resp.json()
+        assert set(body) == {"code", "message", "errors"} and body["code"] == "InvalidObject"
+        assert body["message"].startswith("conditions: more than 100 nested parentheses and 'not' at position")
+    assert not [rec for rec in caplog.records if rec.levelno >= 40], [rec.getMessage() for rec in caplog.records]

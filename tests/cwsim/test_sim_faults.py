@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 import httpx
@@ -102,3 +103,26 @@ def test_normalize_path():
     assert normalize_path("/v2025_1/apis/3.0/system/securityRoles/12/settings/7") == \
         "/system/securityroles/{id}/settings/{id}"
     assert normalize_path("/login/companyinfo/acme") == "/login/companyinfo/{companyId}"
+
+
+def test_client_giving_up_during_latency_leaves_no_internal_error(sim, caplog):
+    """A client whose timeout ends during a latency fault: cwsim does nothing for it (the request body never
+    arrived), counts it as 499 (client closed request) and logs no traceback and no "cwsim internal error"."""
+    sim.add_fault(kind="latency", ms=400, count=2)
+    with caplog.at_level("DEBUG"):
+        with sim.client(timeout=0.1) as quick:
+            with pytest.raises(httpx.TimeoutException):
+                quick.post("/system/securityroles", json={"name": "Gave Up"})
+            with pytest.raises(httpx.TimeoutException):
+                quick.get("/system/securityroles")
+        deadline = time.monotonic() + 5
+        while sim.metrics()["total"] < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    metrics = sim.metrics()
+    assert metrics["byStatus"] == {"200": 1, "499": 1}, metrics
+    assert metrics["faultsInjected"] == {"latency": 2}
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert errors == [], [r.getMessage() for r in errors]
+    assert not any("internal error" in r.getMessage() for r in caplog.records)
+    with sim.client() as c:  # nothing was created for the client that gave up
+        assert c.get("/system/securityroles", params={"conditions": "name = 'Gave Up'"}).json() == []

@@ -65,3 +65,21 @@ def role(integration, grants, features=(), customize=None, waivers=None, role_na
 
 def waiver(expires="2099-12-31", justification="vendor needs it to sync invoices", approved_by="Jane Admin"):
     return {"justification": justification, "approved_by": approved_by, "expires": expires}
+
+
+def misspelled_builtin_requirement(original):
+    """``baseline.builtin_requirement`` as it behaves when a pull request misspells a function in the built-in
+    Mobius manifest (the pack's ceiling): loading the manifest fails with its problems."""
+    from importlib import resources
+
+    from cwroles.manifest import parse_manifest_text
+
+    def broken(integration):
+        if integration != "mobius":
+            return original(integration)
+        text = resources.files("cwroles").joinpath("data/integrations/mobius.yaml").read_text("utf-8")
+        f = parse_manifest_text(text.replace("function: Invoicing\n", "function: Invoicing Typo\n", 1),
+                                "cwroles/data/integrations/mobius.yaml", builtin=True)
+        raise ValueError("; ".join(str(e) for e in f.errors))
+
+    return broken

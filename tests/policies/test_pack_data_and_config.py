@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
+from pulumi_policy import EnforcementLevel
 
 from cwroles.manifest import load_manifest, manifest_names
 from cwroles.policies.rules import POLICIES, least_privilege, privileged_functions, table_setup_allowlist, waived_grants
@@ -54,10 +55,13 @@ def test_privileged_list_covers_the_required_functions():
 
 def test_policy_names_unique_and_the_advisory_tier():
     names = [p.name for p in POLICIES]
-    assert len(names) == len(set(names)) == 8 and all(n.startswith("cwroles-") for n in names)
+    assert len(names) == len(set(names)) == 9 and all(n.startswith("cwroles-") for n in names)
     levels = {p.name: p.enforcement_level for p in POLICIES}
     assert {n for n, lv in levels.items() if lv is not None} == {
-        "cwroles-waived-grants", "cwroles-broad-writes", "cwroles-vendor-requirement"}
+        "cwroles-waived-grants", "cwroles-broad-writes", "cwroles-vendor-requirement", "cwroles-pack-errors"}
+    assert levels["cwroles-waived-grants"] == EnforcementLevel.ADVISORY
+    # errors of every other policy are reported by the mandatory cwroles-pack-errors, which therefore runs last
+    assert names[-1] == "cwroles-pack-errors" and levels["cwroles-pack-errors"] == EnforcementLevel.MANDATORY
 
 
 @pytest.mark.parametrize("name", ["strict.json", "rollout.json"])
@@ -67,6 +71,8 @@ def test_example_configs_name_real_policies_and_keep_waivers_advisory(name):
     assert set(cfg) <= known
     if cfg.get("all") == "mandatory":  # "all" also overrides the waived-grants level: keep waivers advisory
         assert cfg["cwroles-waived-grants"] == "advisory"
+    if cfg.get("all") not in (None, "mandatory"):  # an error inside the pack always fails the preview
+        assert cfg["cwroles-pack-errors"] == "mandatory"
     for policy, value in cfg.items():
         if isinstance(value, dict) and "extraPrivilegedFunctions" in value:
             assert len(rules_from_config(value)) == len(default_rules()) + len(value["extraPrivilegedFunctions"])

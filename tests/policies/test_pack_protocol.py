@@ -52,7 +52,8 @@ def test_analyzer_info_lists_policies_levels_and_schemas(analyzer):
     assert levels == {"cwroles-least-privilege": "MANDATORY", "cwroles-privileged-functions": "MANDATORY",
                       "cwroles-table-setup-allowlist": "MANDATORY", "cwroles-admin-role": "MANDATORY",
                       "cwroles-api-member-role": "MANDATORY", "cwroles-waived-grants": "ADVISORY",
-                      "cwroles-broad-writes": "ADVISORY", "cwroles-vendor-requirement": "ADVISORY"}
+                      "cwroles-broad-writes": "ADVISORY", "cwroles-vendor-requirement": "ADVISORY",
+                      "cwroles-pack-errors": "MANDATORY"}
     schemas = {p.name: set(p.configSchema.properties.keys()) for p in info.policies}
     assert schemas["cwroles-privileged-functions"] == {"today", "extraPrivilegedFunctions"}
     assert schemas["cwroles-admin-role"] == {"adminNamePattern"}
@@ -131,3 +132,26 @@ def test_the_reviewer_makes_broad_writes_mandatory_in_the_pack_config(analyzer):
         assert broad() == [("cwroles-broad-writes", "MANDATORY")]
     finally:
         analyzer.Configure(pb.ConfigureAnalyzerRequest(policyConfig={}), timeout=30)
+
+
+def test_an_error_in_an_advisory_policy_fails_the_resource_as_mandatory(analyzer):
+    """Fail closed over the wire: a bad extraPrivilegedFunctions entry on the advisory cwroles-waived-grants (and
+    the same error in cwroles-least-privilege set advisory by config) still yields a MANDATORY diagnostic."""
+    cfg = {"cwroles-least-privilege": pb.PolicyConfig(enforcementLevel=pb.ADVISORY,
+                                                      properties=struct({"today": "someday"})),
+           "cwroles-waived-grants": pb.PolicyConfig(enforcementLevel=pb.ADVISORY,
+                                                    properties=struct({"extraPrivilegedFunctions": ["Nope › Nothing"]}))}
+    analyzer.Configure(pb.ConfigureAnalyzerRequest(policyConfig=cfg), timeout=30)
+    try:
+        diags = analyze(analyzer, ROLE_PERMISSIONS, role("managed-backup", []))
+    finally:
+        analyzer.Configure(pb.ConfigureAnalyzerRequest(policyConfig={}), timeout=30)
+    levels = {(n, lv) for n, lv, _ in diags}
+    assert levels == {("cwroles-least-privilege", "ADVISORY"), ("cwroles-waived-grants", "ADVISORY"),
+                      ("cwroles-pack-errors", "MANDATORY")}
+    [message] = [m for n, _, m in diags if n == "cwroles-pack-errors"]
+    assert "cwroles-least-privilege (configuration problem: policy config 'today' is 'someday'" in message
+    assert "cwroles-waived-grants (configuration problem: policy config extraPrivilegedFunctions:" in message
+    assert "Traceback" not in message
+    # the next resource starts clean: an error is reported once, for the resource it happened on
+    assert analyze(analyzer, ROLE_PERMISSIONS, role("managed-backup", [])) == []

@@ -142,3 +142,96 @@ def test_event_log_captured_from_the_real_cli():
     assert r.errors == ["error: preview failed"]
     md = report.markdown(r)
     assert "**❌ 6 mandatory violations**" in md and "#### `RolePermissions mobius-permissions` — ❌ 6 mandatory" in md
+
+
+# ---- fail closed: an error inside the pack, or a preview that stopped early, is never reported clean -----------
+def _events(*events):
+    return "\n".join(json.dumps({"sequence": i, **e}) for i, e in enumerate(events))
+
+
+LOADED = {"policyLoadEvent": {}}
+RP_URN = "urn:pulumi:pr::cwroles::pulumi-python:dynamic/connectwise:RolePermissions::mobius-permissions"
+
+
+def test_engine_failure_to_run_the_pack_is_a_mandatory_violation():
+    """Captured with CLI 3.259 (tests/engine/test_policies_fail_closed_engine.py, before the pack's guards): the
+    pack raised on a misspelled function in its baseline; the engine printed "failed to run policy" and stopped."""
+    r = load("cli-3.259-pack-failed-to-run.jsonl")
+    assert r.policy_data
+    [v] = r.by_level("mandatory")
+    assert (v.policy, v.urn, v.description) == ("cwroles-pack-errors", RP_URN, report.PACK_FAILURE_DESCRIPTION)
+    assert v.detail.startswith("policy-pack error: the pack failed on this resource, so it is not verified (failed "
+                               "to run policy: policies/baselines/mobius.yaml is invalid: unknown function Finance › "
+                               "'Invoicing Typo'")
+    assert "Exception calling application" not in v.detail
+    assert r.errors == []  # counted as a violation, not as an "other error"
+    md = report.markdown(r)
+    assert "**❌ 1 mandatory violation** blocks this pull request" in md and "✅" not in md
+    assert "#### `RolePermissions mobius-permissions` — ❌ 1 mandatory" in md
+    [res] = report.sarif(r)["runs"][0]["results"]
+    assert (res["ruleId"], res["level"]) == ("cwroles-pack-errors", "error")
+
+
+@pytest.mark.parametrize("message", [
+    "failed to run policy: Exception calling application: boom",
+    "failed to get analyzer info: rpc error: code = Unavailable",
+    "failed to analyze resources: rpc error",
+    "policy pack \"cwroles\" failed to start: exit status 1",
+    "Exception calling application: 'NoneType' object is not subscriptable",
+])
+def test_every_engine_message_for_a_failed_pack_counts_as_mandatory(message):
+    r = report.parse(_events(LOADED, {"diagnosticEvent": {"urn": RP_URN, "prefix": "error: ", "message": message + "\n",
+                                                          "severity": "error"}}))
+    assert [(v.policy, v.level) for v in r.violations] == [("cwroles-pack-errors", "mandatory")]
+
+
+@pytest.mark.parametrize("policy, level", [("cwroles-waived-grants", "advisory"), ("cwroles-least-privilege", "advisory"),
+                                           ("cwroles-privileged-functions", "mandatory")])
+@pytest.mark.parametrize("detail", [
+    "policy-pack error: cwroles-x could not check this resource (KeyError: 'grants'), so it is not verified.",
+    "policy-pack configuration problem: policy config 'today' is 'someday', not a date. See docs/policies.md.",
+])
+def test_a_policy_error_is_mandatory_whatever_the_policys_level(policy, level, detail):
+    event = {"policyEvent": {"resourceUrn": RP_URN, "message": f"Some description.\n{detail}", "policyName": policy,
+                             "policyPackName": "cwroles", "enforcementLevel": level, "severity": "low"}}
+    r = report.parse(_events(LOADED, event))
+    assert [v.level for v in r.violations] == ["mandatory"]
+    assert "Waived exceptions" not in report.markdown(r)
+
+
+def test_a_preview_that_failed_without_violations_is_not_clean():
+    """The engine stops analysing at the first error: the resources after it were never checked."""
+    summary = {"resourceUrn": "urn:pulumi:s::p::t::n", "policyPackName": "cwroles", "passed": ["cwroles-admin-role"]}
+    r = report.parse(_events(LOADED, {"policyAnalyzeSummaryEvent": summary},
+                             {"diagnosticEvent": {"prefix": "error: ", "message": "connectwise: 401 Unauthorized\n",
+                                                  "severity": "error"}},
+                             {"summaryEvent": {"result": "failed", "PolicyPacks": {"cwroles": "0.1.0"}}}))
+    assert r.incomplete and not r.violations and r.errors == ["error: connectwise: 401 Unauthorized"]
+    md = report.markdown(r)
+    assert "**❌ The preview failed**, so the policy check is incomplete" in md and "✅" not in md
+    # without any error diagnostic, a failed result alone still counts
+    r = report.parse(_events(LOADED, {"summaryEvent": {"result": "failed"}}))
+    assert r.incomplete and "❌ The preview failed" in report.markdown(r)
+
+
+def test_cli_exit_codes_fail_closed(tmp_path):
+    def exit_code(text, *flags):
+        f = tmp_path / "in.jsonl"
+        f.write_text(text, encoding="utf-8")
+        p = subprocess.run([sys.executable, "-m", "cwroles.policies.report", str(f), *flags], cwd=ROOT,
+                           capture_output=True, text=True)
+        assert "Traceback" not in p.stderr
+        return p.returncode
+
+    pack_failed = (FIX / "cli-3.259-pack-failed-to-run.jsonl").read_text(encoding="utf-8")
+    assert exit_code(pack_failed, "--fail-on-mandatory") == 1
+    assert exit_code(pack_failed) == 0  # without the flag the report only reports
+    failed = _events(LOADED, {"summaryEvent": {"result": "failed"}})
+    assert exit_code(failed, "--fail-on-mandatory") == 1
+    clean = _events(LOADED, {"summaryEvent": {"result": "succeeded"}})
+    assert exit_code(clean, "--fail-on-mandatory") == 0
+
+
+def test_report_and_pack_agree_on_the_pack_errors_policy_name():
+    from cwroles.policies.rules import PACK_ERRORS
+    assert report.PACK_ERRORS_POLICY == PACK_ERRORS

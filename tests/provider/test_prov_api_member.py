@@ -8,7 +8,7 @@ import httpx
 import pytest
 from pulumi.runtime import rpc
 
-from cwroles.provider import ApiMemberProvider, ObjectExists
+from cwroles.provider import ApiMemberProvider, InvalidObject, ObjectExists
 from cwroles.provider.api_member import patch_operations
 
 from prov_fakes import BASE
@@ -120,9 +120,27 @@ def test_delete_deactivates(cw):
 
 
 def test_delete_of_an_already_inactive_member_is_fine(cw):
-    cw.post(f"{BASE}/system/members/31/deactivate").mock(return_value=httpx.Response(400, json={"code": "InvalidObject", "message": "already inactive"}))
-    cw.get(f"{BASE}/system/apiMembers/31").mock(return_value=httpx.Response(200, json=member(inactiveFlag=True)))
-    P.delete("31", {})
+    deact = cw.post(f"{BASE}/system/members/31/deactivate").mock(
+        return_value=httpx.Response(400, json={"code": "InvalidObject", "message": "already inactive"}))
+    check = cw.get(f"{BASE}/system/apiMembers/31").mock(return_value=httpx.Response(200, json=member(inactiveFlag=True)))
+    assert P.delete("31", {}) is None  # refused because it is already inactive: the state we want, no error
+    assert deact.call_count == 1 and check.call_count == 1  # it looked before accepting the refusal
+    assert not any(c.request.method == "DELETE" for c in cw.calls)
+
+
+def test_delete_refused_for_a_member_still_active_fails(cw):
+    cw.post(f"{BASE}/system/members/31/deactivate").mock(
+        return_value=httpx.Response(400, json={"code": "InvalidObject", "message": "cannot deactivate"}))
+    cw.get(f"{BASE}/system/apiMembers/31").mock(return_value=httpx.Response(200, json=member(inactiveFlag=False)))
+    with pytest.raises(InvalidObject, match="cannot deactivate"):
+        P.delete("31", {})
+
+
+def test_delete_of_a_member_gone_from_connectwise_is_fine(cw):
+    deact = cw.post(f"{BASE}/system/members/31/deactivate").mock(
+        return_value=httpx.Response(404, json={"code": "NotFound", "message": "no such member"}))
+    assert P.delete("31", {}) is None
+    assert deact.call_count == 1
 
 
 def test_read_reports_inactive_and_missing(cw):
