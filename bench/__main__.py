@@ -46,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
 
         try:
             results["engine"] = engine.run(runs=args.runs, repeats=args.repeats)
+            from . import drift  # bench/drift.py: `cwroles drift` over 60 stacks vs preview --refresh
+
+            results["drift"] = drift.run()
         except EngineMissing as e:
             console.print(f"[red]{e}[/]")
             return 2

@@ -159,6 +159,11 @@ def _md(text: Any) -> str:
     return s.replace("\r", " ").replace("\n", " ")
 
 
+def _code(text: Any) -> str:
+    """Text for a Markdown code span inside a table cell (backslashes would show there)."""
+    return "`" + str(text).replace("`", "'").replace("|", "¦").replace("\n", " ") + "`"
+
+
 def markdown(report: Report) -> str:
     worst = report.worst()
     head = worst.icon if worst else "✅"
@@ -168,13 +173,13 @@ def markdown(report: Report) -> str:
     lines += ["", f"| | {report.subject_name.title()} | {g0.title()} | {g1.title()} | What | Fix |", "|---|---|---|---|---|---|"]
     for s in report.sorted_subjects():
         st = report.status(s.status)
-        lines.append(f"| {st.icon} {_md(st.label)} | `{_md(s.name)}` | {_md(s.group[0])} | {_md(s.group[1])} | "
+        lines.append(f"| {st.icon} {_md(st.label)} | {_code(s.name)} | {_md(s.group[0])} | {_md(s.group[1])} | "
                      f"{_md(s.summary)} | {_md(s.fix)} |")
     details = [s for s in report.sorted_subjects() if s.items]
     body: list[str] = []
     for s in details:
         st = report.status(s.status)
-        body += ["", f"### {st.icon} `{_md(s.name)}` — {_md(s.group[0])} › {_md(s.group[1])}", "",
+        body += ["", f"### {st.icon} {_code(s.name)} — {_md(s.group[0])} › {_md(s.group[1])}", "",
                  "| Where | Was | Now | Code | |", "|---|---|---|---|---|"]
         body += [f"| {_md(it.where)} | {_md(it.was)} | {_md(it.now)} | {_md(it.code)} | {_md(it.note)} |" for it in s.items]
         if s.fix:

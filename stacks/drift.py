@@ -20,6 +20,7 @@ or as drift.
 
 from __future__ import annotations
 
+import json
 import ssl
 import threading
 import time
@@ -266,7 +267,7 @@ def prepare(ws: Workspace, stack: str, environ: Mapping[str, str]) -> Prepared |
     except StateError as e:
         return _error(stack, e.message, e.fix, config_file=where)
     try:
-        plan = plan_from_config(raw)
+        plan = plan_from_config(raw, _lookups())  # type: ignore[arg-type]
     except StackConfigError as e:
         return _error(stack, f"{where}: {e}", f"fix the stack config in {where}; `pulumi preview` fails the same way.",
                       config_file=where)
@@ -393,7 +394,7 @@ def _read_grid(client: Client, role_id: int) -> Optional[Grid]:
         rows = client.list_role_settings(role_id)
     except NotFound:
         return None  # deleted between the two reads
-    return live_grid([r.model_dump(by_alias=True) for r in rows])
+    return live_grid([r.model_dump(by_alias=True) for r in rows], _lookups())  # type: ignore[arg-type]
 
 
 def _read_customize(client: Client, identifier: str) -> list[Any]:
@@ -404,11 +405,67 @@ def _read_customize(client: Client, identifier: str) -> list[Any]:
 # ---- the comparison: a refresh, then a preview -----------------------------------------------------
 
 
+class _Lookups:
+    """The bundled catalog with its name lookups remembered: every stack asks the same few hundred names
+    (each live settings row, each grant), and one lookup normalises every name of the catalog."""
+
+    def __init__(self) -> None:
+        self._catalog = load_catalog()
+        self._functions = list(self._catalog.functions())
+        self._memo: dict[tuple[str, ...], Any] = {}
+
+    def _remember(self, key: tuple[str, ...], compute: Callable[[], Any]) -> Any:
+        hit = self._memo.get(key)
+        if hit is None:
+            try:
+                hit = compute()
+            except CatalogError as e:
+                hit = e
+            self._memo[key] = hit
+        if isinstance(hit, CatalogError):
+            raise CatalogError(str(hit))
+        return hit
+
+    def function(self, module: str, function: str):
+        return self._remember(("f", module, function), lambda: self._catalog.function(module, function))
+
+    def customize_item(self, function, item: str) -> str:
+        return self._remember(("c", function.name, item), lambda: self._catalog.customize_item(function, item))
+
+    def functions(self):
+        return iter(self._functions)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._catalog, name)
+
+
+@lru_cache(maxsize=1)
+def _lookups() -> _Lookups:
+    return _Lookups()
+
+
+
 def _checked(provider: Any, olds: Mapping[str, Any], news: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """The inputs as the provider's ``check`` normalises them (olds: the recorded inputs)."""
     result = provider.check(dict(olds), {k: v for k, v in news.items() if v is not None})
     failures = [f"{f.property}: {f.reason}" for f in (result.failures or [])]
     return dict(result.inputs or {}), failures
+
+
+_permissions_checked: dict[str, tuple[dict[str, Any], list[str]]] = {}
+
+
+def _checked_permissions(olds: Mapping[str, Any], news: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """``RolePermissionsProvider.check`` once per distinct grid and allow-lists: stacks of one integration
+    share them, and the check is the costly part of judging a stack. Only the role differs between them."""
+    per_role = {"role_id": news.get("role_id"), "role_name": news.get("role_name")}
+    shared = {k: v for k, v in news.items() if k not in per_role}
+    key = json.dumps(shared, sort_keys=True, default=str)
+    if key not in _permissions_checked:
+        inputs, failures = _checked(RolePermissionsProvider(), olds, {**shared, "role_id": 1, "role_name": "role"})
+        _permissions_checked[key] = ({k: v for k, v in inputs.items() if k not in per_role}, failures)
+    inputs, failures = _permissions_checked[key]
+    return {**inputs, "role_id": _int(per_role["role_id"]), "role_name": per_role["role_name"]}, list(failures)
 
 
 def _text(v: Any) -> Optional[str]:
@@ -438,7 +495,8 @@ def _member_outs(m: ApiMemberModel) -> dict[str, Any]:
 
 def _desired(grants: Any) -> Grid:
     fields = set(Grant.model_fields)
-    return desired_grid([Grant.model_validate({k: v for k, v in g.items() if k in fields}) for g in grants or []])
+    return desired_grid([Grant.model_validate({k: v for k, v in g.items() if k in fields}) for g in grants or []],
+                        _lookups())  # type: ignore[arg-type]
 
 
 def _level(grid: Optional[Grid], key: tuple[str, str], level: str) -> Optional[str]:
@@ -463,7 +521,7 @@ def _recorded_drift(outputs: Mapping[str, Any]) -> dict[tuple[str, str, str], st
 
 
 def _customize_findings(plan_customize: Mapping[str, list[str]], items: list[Any], cause: str) -> tuple[list[Finding], dict]:
-    cat = load_catalog()
+    cat = _lookups()
     findings: list[Finding] = []
     lists: dict[str, dict[str, list[str]]] = {}
     for key, wanted in plan_customize.items():
@@ -601,14 +659,14 @@ def evaluate(p: Prepared, live: LiveObjects, grid: Optional[Grid], customize_ite
             desired_new = _desired(plan.permissions_args.get("grants"))
         except (GrantError, CatalogError, ValueError) as e:
             return _error(stack, f"the code's grants are invalid: {e}", f"fix the stack config in {p.config.where}.", **base)
-        checklist_changes = diff_grids(desired_new, grid)
+        checklist_changes = diff_grids(desired_new, grid, _lookups())  # type: ignore[arg-type]
         recorded_live = grid_from_json(P.outputs.get("live") or {}) if P is not None and "live" in P.outputs else None
         recorded_drift = _recorded_drift(P.outputs) if P is not None else {}
         old_desired: Optional[Grid] = None
         news: dict[str, Any] = {}
         if P is not None:
             news_in = {**plan.permissions_args, "role_id": p.role_id, "role_name": role.name if role else role_name}
-            news, failures = _checked(RolePermissionsProvider(), P.inputs, news_in)
+            news, failures = _checked_permissions(P.inputs, news_in)
             if failures:
                 return _error(stack, "the code does not pass the provider's checks: " + "; ".join(failures),
                               f"fix the stack config in {p.config.where}.", **base)
@@ -648,7 +706,8 @@ def evaluate(p: Prepared, live: LiveObjects, grid: Optional[Grid], customize_ite
                                     "ConnectWise now matches the code, but the last `pulumi up` stopped at the checklist: "
                                     "run `pulumi up` to record it", was="checklist pending", now="matches the code"))
         if customize_items is not None:
-            more, lists = _customize_findings(plan.permissions_args.get("customize") or {}, customize_items, "drift")
+            more, lists = _customize_findings(plan.permissions_args.get("customize") or {}, customize_items,
+                                              "pending" if P is None else "drift")
             findings += more
     elif P is not None and not role_replaced:
         findings.append(Finding("resource", "drift", f"permissions of {role_name!r}",
@@ -669,7 +728,7 @@ def _code_changes(P, news: Mapping[str, Any], old_desired: Optional[Grid], new_d
         if key in ("role_id", "__provider", "role_name"):
             continue
         new, old = news.get(key), olds.get(key)
-        if new == old or (new in (None, [], {}) and old in (None, [], {})):
+        if new == old:  # as the provider's diff compares (absent and null are the same: the engine drops nulls)
             continue
         if key == "grants" and old_desired is not None:
             cells = []
@@ -682,7 +741,7 @@ def _code_changes(P, news: Mapping[str, Any], old_desired: Optional[Grid], new_d
                                              f"had {a}); ConnectWise already has {b}: `pulumi up` records it",
                                              was=a, now=b, code=b, module=fkey[0], function=fkey[1], level=lv))
             out += cells
-            if not cells and all(c.cause != "code" or c.kind != "level" for c in out):
+            if not cells and old_desired == new_desired:
                 out.append(Finding("config", "code", "grants", "the grants changed since the last `pulumi up` (waivers, "
                                    "metadata or order): `pulumi up` records them", was="as deployed", now="changed"))
         elif key == "customize" and isinstance(new, Mapping) and isinstance(old or {}, Mapping):
@@ -709,8 +768,6 @@ def _short(v: Any) -> Optional[str]:
     if v is None:
         return None
     if isinstance(v, (list, dict)):
-        import json
-
         text = json.dumps(v, ensure_ascii=False, sort_keys=True)
         return text if len(text) <= 120 else text[:117] + "…"
     return _text(v)
@@ -738,15 +795,18 @@ def _conclude(p: Prepared, findings: list[Finding], checklist: Optional[str], ro
             fix = f"{up} sets it back (API members are writable), or put the change in the code"
     else:
         verdict = Verdict.NOT_CONVERGED
+        pending_cells = sum(f.cause == "pending" and f.kind in ("level", "allow-list") for f in findings)
         parts = []
-        if n_pending:
-            parts.append(f"{n_pending} setting{'s' if n_pending != 1 else ''} of the last checklist not applied"
-                         if any(f.kind == "level" for f in findings if f.cause == "pending") else "checklist pending")
-        if n_code:
-            parts.append("the code changed since the last `pulumi up`" if any(f.where != "stack" for f in findings)
-                         else "nothing deployed")
+        if pending_cells:
+            parts.append(f"{pending_cells} setting{'s' if pending_cells != 1 else ''} of the last checklist not applied")
+        elif n_pending:
+            parts.append("the checklist was applied, but `pulumi up` has not run since")
+        if any(f.where == "stack" for f in findings):
+            parts.append("nothing deployed")
+        elif n_code:
+            parts.append("the code changed since the last `pulumi up`")
         summary = "; ".join(parts)
-        fix = (f"apply the checklist in ConnectWise, then run {up}" if checklist else f"run {up}")
+        fix = (f"apply the checklist in ConnectWise, then run {up}" if pending_cells else f"run {up}")
     if n_drift and (n_pending or n_code):
         summary += f" (and {n_pending + n_code} not converged)"
     return StackResult(stack=stack, verdict=verdict, summary=summary, fix=fix, findings=findings, checklist=checklist,
