@@ -34,7 +34,7 @@ import httpx
 
 from cwroles.catalog import LEVEL_NAMES, CatalogError, load_catalog, normalize
 from cwroles.grid import Change as GridChange
-from cwroles.grid import Grant, GrantError, Grid, Level, desired_grid, diff_grids, grid_from_json, live_grid, render_checklist
+from cwroles.grid import Grid, Level, diff_grids, grid_from_json, live_grid, render_checklist
 from cwroles.provider import (
     ApiMemberModel,
     ApiMemberProvider,
@@ -52,9 +52,14 @@ from cwroles.provider import (
     conditions,
     resolve_settings,
 )
+from cwroles.permissions import grid_of, parse_grant_list
+from cwroles.problems import Where
 from cwroles.provider.api_member import FIELDS as MEMBER_FIELDS
+from cwroles.provider.api_member import ApiMemberState
+from cwroles.provider.role_permissions import RolePermissionsArgs
+from cwroles.provider.security_role import SecurityRoleArgs, SecurityRoleState
 
-from .program import Plan, StackConfigError, plan_from_config
+from .program import ConfigSource, Plan, StackConfigError, plan_from_config
 from .state import StackConfig, StackState, StateError, Workspace
 
 __all__ = [
@@ -67,7 +72,6 @@ PERMISSIONS_TYPE = "pulumi-python:dynamic/connectwise:RolePermissions"
 MEMBER_TYPE = "pulumi-python:dynamic/connectwise:ApiMember"
 OURS = (ROLE_TYPE, PERMISSIONS_TYPE, MEMBER_TYPE)
 _ENGINE_TYPES = ("pulumi:pulumi:Stack",)
-_ROLE_FIELDS = ("name", "role_type", "admin_flag")
 _MEMBER_OPTIONAL = {k for k in MEMBER_FIELDS if k not in ("name", "role_id")}
 
 
@@ -267,7 +271,7 @@ def prepare(ws: Workspace, stack: str, environ: Mapping[str, str]) -> Prepared |
     except StateError as e:
         return _error(stack, e.message, e.fix, config_file=where)
     try:
-        plan = plan_from_config(raw, _lookups())  # type: ignore[arg-type]
+        plan = plan_from_config(raw, root=ws.root, source=ConfigSource.of_stack(stack.rsplit("/", 1)[-1], ws.config_dir))
     except StackConfigError as e:
         return _error(stack, f"{where}: {e}", f"fix the stack config in {where}; `pulumi preview` fails the same way.",
                       config_file=where)
@@ -484,19 +488,18 @@ def _same_member(key: str, a: Any, b: Any) -> bool:
     return a == b
 
 
-def _member_outs(m: ApiMemberModel) -> dict[str, Any]:
-    d = m.model_dump(by_alias=True)
-    out: dict[str, Any] = {"identifier": m.identifier, "inactive": bool(m.inactive_flag), "member_id": m.id}
-    for key, (api, is_ref) in MEMBER_FIELDS.items():
-        v = d.get(api)
-        out[key] = (v or {}).get("id") if is_ref else v
-    return out
+_GRANT_KEYS = {"module", "function", *LEVEL_NAMES, "waiver"}
 
 
 def _desired(grants: Any) -> Grid:
-    fields = set(Grant.model_fields)
-    return desired_grid([Grant.model_validate({k: v for k, v in g.items() if k in fields}) for g in grants or []],
-                        _lookups())  # type: ignore[arg-type]
+    """The complete grid a list of grant inputs asks for, as the provider reads it (extra keys are metadata)."""
+    grants = list(grants or [])
+    carried = sorted({k for g in grants if isinstance(g, Mapping) for k in g} - _GRANT_KEYS)
+    rows, problems = parse_grant_list(grants, Where(path=("grants",)), carried=carried)
+    errors = [p for p in problems if p.is_error]
+    if errors:
+        raise ValueError("; ".join(str(p) for p in errors))
+    return grid_of(r for r in rows if r is not None)
 
 
 def _level(grid: Optional[Grid], key: tuple[str, str], level: str) -> Optional[str]:
@@ -591,20 +594,18 @@ def evaluate(p: Prepared, live: LiveObjects, grid: Optional[Grid], customize_ite
         if failures:
             return _error(stack, "the code does not pass the provider's checks: " + "; ".join(failures),
                           f"fix the stack config in {p.config.where}.", **base)
-        refreshed = {"name": role.name, "role_type": role.role_type or None, "admin_flag": bool(role.admin_flag)}
-        for k in _ROLE_FIELDS:
-            new, now, was = news.get(k), refreshed[k], R.outputs.get(k)
-            if k == "admin_flag":
-                new, was = bool(new), bool(was)
-            if k == "role_type":
-                new, was = new or None, was or None
+        new_f = SecurityRoleArgs.diffable(news)
+        now_f = SecurityRoleArgs.diffable(SecurityRoleState.from_api(role).outputs())  # what a refresh records
+        was_f = SecurityRoleArgs.diffable(dict(R.outputs))
+        in_f = SecurityRoleArgs.diffable(dict(R.inputs))
+        for k in new_f:
+            new, now, was = new_f[k], now_f[k], was_f[k]
             if new != now:
                 role_replaced = True
-                code_changed = new != (bool(R.inputs.get(k)) if k == "admin_flag" else (R.inputs.get(k) or None))
-                cause = "drift" if now != was else ("code" if code_changed else "drift")
-                findings.append(Finding("role", cause, f"security role {was!r} › {k}" if k != "name" else
-                                        f"security role id {p.role_id} › name",
-                                        f"security role id {p.role_id}: {k} is {now!r} in ConnectWise, the code says {new!r}"
+                cause = "code" if now == was and new != in_f[k] else "drift"
+                where = f"security role id {p.role_id} › {k}"
+                findings.append(Finding("role", cause, where,
+                                        f"{where}: {now!r} in ConnectWise, the code says {new!r}"
                                         + (" (changed in ConnectWise)" if cause == "drift" else " (the code changed)"),
                                         was=_text(was), now=_text(now), code=_text(new)))
 
@@ -625,7 +626,7 @@ def evaluate(p: Prepared, live: LiveObjects, grid: Optional[Grid], customize_ite
         if failures and not role_replaced:
             return _error(stack, "the code does not pass the provider's checks: " + "; ".join(failures),
                           f"fix the stack config in {p.config.where}.", **base)
-        outs = _member_outs(member)
+        outs = ApiMemberState.from_api(member).outputs()  # what a refresh records
         label = f"API member {outs['identifier']!r}"
         if news.get("identifier") != outs["identifier"]:
             cause = "code" if news.get("identifier") != M.inputs.get("identifier") else "drift"
@@ -657,7 +658,7 @@ def evaluate(p: Prepared, live: LiveObjects, grid: Optional[Grid], customize_ite
     if grid is not None:
         try:
             desired_new = _desired(plan.permissions_args.get("grants"))
-        except (GrantError, CatalogError, ValueError) as e:
+        except (CatalogError, ValueError) as e:
             return _error(stack, f"the code's grants are invalid: {e}", f"fix the stack config in {p.config.where}.", **base)
         checklist_changes = diff_grids(desired_new, grid, _lookups())  # type: ignore[arg-type]
         recorded_live = grid_from_json(P.outputs.get("live") or {}) if P is not None and "live" in P.outputs else None
@@ -672,7 +673,7 @@ def evaluate(p: Prepared, live: LiveObjects, grid: Optional[Grid], customize_ite
                               f"fix the stack config in {p.config.where}.", **base)
             try:
                 old_desired = _desired(P.outputs.get("grants", P.inputs.get("grants")))
-            except (GrantError, CatalogError, ValueError):
+            except (CatalogError, ValueError):
                 old_desired = None
         for c in checklist_changes:
             key = (c.module, c.function)
@@ -696,7 +697,8 @@ def evaluate(p: Prepared, live: LiveObjects, grid: Optional[Grid], customize_ite
             findings.append(Finding("level", cause, c.where, text, was=was, now=now or "missing", code=c.desired.value,
                                     module=c.module, function=c.function, level=c.level))
         if P is not None:
-            findings += _code_changes(P, news, old_desired, desired_new, {(c.module, c.function, c.level) for c in checklist_changes})
+            findings += _code_changes(P, news, old_desired, desired_new,
+                                      {(c.module, c.function, c.level) for c in checklist_changes}, role_replaced)
             if p.role_id is not None and _int(P.outputs.get("role_id", P.inputs.get("role_id"))) != p.role_id:
                 findings.append(Finding("resource", "code", f"permissions of {role_name!r}",
                                         "the permissions resource points at another role id: `pulumi up` replaces it",
@@ -719,34 +721,36 @@ def evaluate(p: Prepared, live: LiveObjects, grid: Optional[Grid], customize_ite
     return _conclude(p, findings, checklist, role, base)
 
 
+def _verified_form(key: str, value: Any) -> Any:
+    """A verified input as the provider's diff compares it: allow-lists as sets per function, "" as None."""
+    if key == "customize":
+        return {k: sorted(v) for k, v in (value or {}).items() if v} if isinstance(value, dict) else value
+    return value or None
+
+
 def _code_changes(P, news: Mapping[str, Any], old_desired: Optional[Grid], new_desired: Grid,
-                  reported: set[tuple[str, str, str]]) -> list[Finding]:
-    """Inputs of the permissions resource that differ from the last ``up`` (what preview shows as an update)."""
+                  reported: set[tuple[str, str, str]], role_replaced: bool) -> list[Finding]:
+    """What the permissions resource's diff counts as changed since the last ``up``: the grid, and the inputs it
+    verifies (RolePermissionsArgs.VERIFIED). Inputs only the policy pack reads (integration, features, waivers …)
+    change nothing in ConnectWise, and preview shows no change for them either."""
     out: list[Finding] = []
     olds = {**P.inputs, **P.outputs}
-    for key in sorted(news):
-        if key in ("role_id", "__provider", "role_name"):
+    if old_desired is not None and old_desired != new_desired:
+        for fkey in sorted(set(new_desired) | set(old_desired)):
+            for lv in LEVEL_NAMES:
+                a, b = _level(old_desired, fkey, lv), _level(new_desired, fkey, lv)
+                if a != b and (fkey[0], fkey[1], lv) not in reported:
+                    where = f"{fkey[0]} › {fkey[1]} › {lv.title()}"
+                    out.append(Finding("level", "code", where, f"{where}: the code now says {b} (the last `pulumi up` "
+                                       f"had {a}); ConnectWise already has {b}: `pulumi up` records it",
+                                       was=a, now=b, code=b, module=fkey[0], function=fkey[1], level=lv))
+    for key in getattr(RolePermissionsArgs, "VERIFIED", ("role_name", "customize", "checklist_dir", "member_identifier")):
+        new, old = _verified_form(key, news.get(key)), _verified_form(key, olds.get(key))
+        if new == old or (key == "role_name" and role_replaced):
             continue
-        new, old = news.get(key), olds.get(key)
-        if new == old:  # as the provider's diff compares (absent and null are the same: the engine drops nulls)
-            continue
-        if key == "grants" and old_desired is not None:
-            cells = []
-            for fkey in sorted(set(new_desired) | set(old_desired)):
-                for lv in LEVEL_NAMES:
-                    a, b = _level(old_desired, fkey, lv), _level(new_desired, fkey, lv)
-                    if a != b and (fkey[0], fkey[1], lv) not in reported:
-                        where = f"{fkey[0]} › {fkey[1]} › {lv.title()}"
-                        cells.append(Finding("level", "code", where, f"{where}: the code now says {b} (the last `pulumi up` "
-                                             f"had {a}); ConnectWise already has {b}: `pulumi up` records it",
-                                             was=a, now=b, code=b, module=fkey[0], function=fkey[1], level=lv))
-            out += cells
-            if not cells and old_desired == new_desired:
-                out.append(Finding("config", "code", "grants", "the grants changed since the last `pulumi up` (waivers, "
-                                   "metadata or order): `pulumi up` records them", was="as deployed", now="changed"))
-        elif key == "customize" and isinstance(new, Mapping) and isinstance(old or {}, Mapping):
-            for fn in sorted(set(new) | set(old or {})):
-                a, b = list((old or {}).get(fn) or []), list(new.get(fn) or [])
+        if key == "customize":
+            for fn in sorted(set(new or {}) | set(old or {})):
+                a, b = (old or {}).get(fn) or [], (new or {}).get(fn) or []
                 for item in [x for x in b if x not in a]:
                     out.append(Finding("allow-list", "code", f"{fn} › Customize › {item}",
                                        f"{fn} › Customize: the code now allows {item!r}", was="not allowed",
@@ -755,9 +759,6 @@ def _code_changes(P, news: Mapping[str, Any], old_desired: Optional[Grid], new_d
                     out.append(Finding("allow-list", "code", f"{fn} › Customize › {item}",
                                        f"{fn} › Customize: the code no longer allows {item!r}", was="allowed",
                                        now="not allowed", code="not allowed"))
-                if a != b and set(a) == set(b):
-                    out.append(Finding("allow-list", "code", f"{fn} › Customize", f"{fn} › Customize: the order changed",
-                                       was="as deployed", now="reordered"))
         else:
             out.append(Finding("config", "code", key, f"{key} changed since the last `pulumi up`",
                                was=_short(old), now=_short(new), code=_short(new)))
