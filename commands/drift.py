@@ -21,7 +21,7 @@ from rich.text import Text
 
 from cwroles import __version__
 
-from ._common import console, err, fail
+from ._common import console, fail
 from ._reports import Item, Report, Status, Subject, html, json_document, markdown, print_table, sarif, write_json, write_text
 
 JSON_SCHEMA = "cwroles-drift"

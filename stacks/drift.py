@@ -273,7 +273,8 @@ def prepare(ws: Workspace, stack: str, environ: Mapping[str, str]) -> Prepared |
     try:
         plan = plan_from_config(raw, root=ws.root, source=ConfigSource.of_stack(stack.rsplit("/", 1)[-1], ws.config_dir))
     except StackConfigError as e:
-        return _error(stack, f"{where}: {e}", f"fix the stack config in {where}; `pulumi preview` fails the same way.",
+        said = str(e) if where in str(e) else f"{where}: {e}"  # the program's messages name the file and line
+        return _error(stack, said, f"fix the stack config in {where}; `pulumi preview` fails the same way.",
                       config_file=where)
     kw = dict(integration=plan.integration, title=plan.title, role_name=plan.role_args.get("name"),
               member_identifier=plan.member_args.get("identifier"), config_file=where)
@@ -386,8 +387,10 @@ def read_tenant(settings: Settings, group: list[Prepared]) -> LiveObjects:
                     live.members[int(member.id)] = member
     except ConnectWiseError as e:
         live.error = e
-    except ConfigurationError as e:  # pragma: no cover - ConfigurationError is a ConnectWiseError
-        live.error = e
+    except Exception as e:  # fail closed: an answer cwroles cannot read makes the tenant's stacks errors
+        live.error = ConnectWiseError(f"ConnectWise answered something cwroles cannot read ({type(e).__name__}: "
+                                      f"{str(e).splitlines()[0] if str(e) else ''}).",
+                                      hint="run `pulumi preview --refresh` on one of the stacks, and report the answer.")
     finally:
         live.requests = live.transport.take() if live.transport else 0
     return live

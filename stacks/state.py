@@ -59,16 +59,13 @@ _Loader.yaml_implicit_resolvers = {
     k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
     for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-_CLoader: Any = None
-if hasattr(yaml, "CSafeLoader"):
-    class _CLoader(yaml.CSafeLoader):  # type: ignore[no-redef]
-        pass
-
-    _CLoader.yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
+_FastLoader: Any = _Loader
+if hasattr(yaml, "CSafeLoader"):  # libyaml: the same rules, in C
+    _FastLoader = type("_FastLoader", (yaml.CSafeLoader,), {"yaml_implicit_resolvers": _Loader.yaml_implicit_resolvers})
 
 
 def _load_yaml(path: Path) -> Any:
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=_CLoader or _Loader)
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_FastLoader)
 
 
 # ---- the passphrase secrets provider ---------------------------------------------------------------
