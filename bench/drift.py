@@ -83,14 +83,15 @@ class Seeder:
         _config.configure(cfg.get)
         try:
             rp, mp, pp = SecurityRoleProvider(), ApiMemberProvider(), RolePermissionsProvider()
-            role_in = rp.check({}, dict(plan.role_args)).inputs
+            role_in = rp.check({}, {**plan.role_args, "adopt_existing": False, "stack": stack}).inputs
             role = rp.create(role_in)
             member_in = mp.check({}, {k: v for k, v in {**plan.member_args, "role_id": role.outs["role_id"]}.items()
                                       if v is not None}).inputs
             member = mp.create(member_in)
             self._apply(company["companyId"], plan)
             perms_in = pp.check({}, {**{k: v for k, v in plan.permissions_args.items() if v is not None},
-                                     "role_id": role.outs["role_id"], "role_name": role.outs["name"]}).inputs
+                                     "role_id": role.outs["role_id"], "role_name": role.outs["name"], "stack": stack,
+                                     "member_identifier": member.outs["identifier"]}).inputs
             perms = pp.create(perms_in)
         finally:
             _config.reset()

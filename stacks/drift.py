@@ -465,14 +465,14 @@ _permissions_checked: dict[str, tuple[dict[str, Any], list[str]]] = {}
 def _checked_permissions(olds: Mapping[str, Any], news: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """``RolePermissionsProvider.check`` once per distinct grid and allow-lists: stacks of one integration
     share them, and the check is the costly part of judging a stack. Only the role differs between them."""
-    per_role = {"role_id": news.get("role_id"), "role_name": news.get("role_name")}
+    per_role = {k: news.get(k) for k in ("role_id", "role_name", "stack") if k in news}
     shared = {k: v for k, v in news.items() if k not in per_role}
     key = json.dumps(shared, sort_keys=True, default=str)
     if key not in _permissions_checked:
         inputs, failures = _checked(RolePermissionsProvider(), olds, {**shared, "role_id": 1, "role_name": "role"})
         _permissions_checked[key] = ({k: v for k, v in inputs.items() if k not in per_role}, failures)
     inputs, failures = _permissions_checked[key]
-    return {**inputs, "role_id": _int(per_role["role_id"]), "role_name": per_role["role_name"]}, list(failures)
+    return {**inputs, **per_role, "role_id": _int(per_role.get("role_id"))}, list(failures)
 
 
 def _text(v: Any) -> Optional[str]:
@@ -670,6 +670,8 @@ def evaluate(p: Prepared, live: LiveObjects, grid: Optional[Grid], customize_ite
         news: dict[str, Any] = {}
         if P is not None:
             news_in = {**plan.permissions_args, "role_id": p.role_id, "role_name": role.name if role else role_name}
+            if "stack" in RolePermissionsArgs.model_fields:  # the resource class adds the stack's name
+                news_in["stack"] = stack.rsplit("/", 1)[-1]
             news, failures = _checked_permissions(P.inputs, news_in)
             if failures:
                 return _error(stack, "the code does not pass the provider's checks: " + "; ".join(failures),

@@ -122,12 +122,13 @@ class FakeProject:
         _config.configure(lambda k: tenant_cfg.get(k))
         try:
             role_p, perms_p, member_p = SecurityRoleProvider(), RolePermissionsProvider(), ApiMemberProvider()
-            role_in = role_p.check({}, dict(plan.role_args)).inputs
+            role_in = role_p.check({}, {**plan.role_args, "adopt_existing": False, "stack": stack}).inputs
             role = role_p.create(role_in)
             member_in = member_p.check({}, _no_nulls({**plan.member_args, "role_id": role.outs["role_id"]})).inputs
             member = member_p.create(member_in)
             perms_in = perms_p.check({}, _no_nulls({**plan.permissions_args, "role_id": role.outs["role_id"],
-                                                    "role_name": role.outs["name"]})).inputs
+                                                    "role_name": role.outs["name"], "stack": stack,
+                                                    "member_identifier": member.outs["identifier"]})).inputs
             if converge and sim is not None:
                 apply_plan(sim, tenant_cfg["connectwise:companyId"], plan)
             resources = [self._res(stack, ROLE_TYPE, plan.role_resource, role.id, role_in, role.outs),

@@ -57,7 +57,7 @@ def test_exit_codes_progress_and_the_table(sim, project):
     project.set_config("acme-msp-process", "connectwise:site", f"http://127.0.0.1:{free_port()}")
     r = drift(project)
     assert r.exit_code == 1, r.output  # an error wins over drift
-    assert "unreachable" in r.stdout
+    assert "wrong tenant" in r.stdout  # the state records the tenant each resource lives in
 
 
 def test_bad_choices_exit_1_with_what_to_do(sim, project):

@@ -172,10 +172,14 @@ def test_tenant_errors_are_errors_with_the_fix_never_clean(sim, project, case):
     home = {"connectwise:site": sim.url, "connectwise:companyId": sim.company_id, "connectwise:clientId": sim.client_id,
             "connectwise:publicKey": sim.public_key, "connectwise:privateKey": sim.private_key,
             "connectwise:maxRetries": "0"}
-    project.deploy("home-mobius", home, "mobius", sim=sim)
+    if case != "unreachable":
+        project.deploy("home-mobius", home, "mobius", sim=sim)
     cfg = {**home, "cwroles:integration": "mobius"}
-    if case == "unreachable":
-        cfg["connectwise:site"] = f"http://127.0.0.1:{free_port()}"
+    if case == "unreachable":  # the tenant the stack lives in stops answering
+        with running_server(db_path=project.root / "gone.sqlite") as gone:
+            home = {**home, "connectwise:site": gone.url}
+            project.deploy("home-mobius", home, "mobius", sim=gone)
+        cfg = {**home, "cwroles:integration": "mobius"}
         expect, fix = "unreachable", "connectwise:site"
     elif case == "401":
         cfg["connectwise:privateKey"] = "not-the-key"

@@ -2,8 +2,8 @@
 
 Stacks of the repository's own program (a throw-away project, file backend, one emulator holding several
 companies) in each state the issue names: clean; drifted (a level changed in the emulator console; an API
-member deactivated); code changed since the last `up`; a first `up` stopped at the checklist; destroyed;
-and a tenant that stopped answering. For each, `pulumi preview --refresh --expect-no-changes` and the
+member deactivated); code changed since the last `up`; a first `up` stopped at the checklist; configured
+for another tenant than the one its resources live in; destroyed; and a tenant that stopped answering. For each, `pulumi preview --refresh --expect-no-changes` and the
 sweep (the installed `cwroles drift` console script, as a user runs it) are compared: both clean, both
 "changes", or both errors.
 
@@ -121,6 +121,14 @@ def test_the_sweep_agrees_with_preview_refresh(tmp_path):
         result = _same(project, "acme-msp-process", "not_converged")
         assert {c["cause"] for c in result["changes"]} == {"code"}
         stack.remove_config("cwroles:features")
+
+        # configured for another tenant than the one the resources live in: both stop, neither reads
+        globex = _tenant(sim, "globex")
+        stack.set_all_config({k: v if isinstance(v, auto.ConfigValue) else auto.ConfigValue(v) for k, v in globex.items()})
+        result = _same(project, "acme-msp-process", "error")
+        assert "wrong tenant" in result["summary"] and "'acme'" in result["summary"]
+        stack.set_all_config({k: v if isinstance(v, auto.ConfigValue) else auto.ConfigValue(v) for k, v in acme.items()})
+        _same(project, "acme-msp-process", "clean")
 
         stack.destroy()
         result = _same(project, "acme-msp-process", "not_converged")
