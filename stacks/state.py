@@ -303,8 +303,10 @@ class Workspace:
     ``pulumi`` is the CLI used where the files cannot be read directly.
     """
 
-    def __init__(self, root: Path, environ: Mapping[str, str] | None = None, pulumi: str = "pulumi") -> None:
+    def __init__(self, root: Path, environ: Mapping[str, str] | None = None, pulumi: str = "pulumi",
+                 read_files: bool = True) -> None:
         self.root = Path(root).resolve()
+        self.read_files = read_files  # False: ask the CLI even for a file backend (what other backends get)
         self.environ = dict(os.environ if environ is None else environ)
         self.pulumi = pulumi
         project_file = next((p for p in (self.root / "Pulumi.yaml", self.root / "Pulumi.yml") if p.exists()), None)
@@ -347,7 +349,7 @@ class Workspace:
     def file_backend(self) -> Optional[Path]:
         """The directory of a ``file://`` backend (the folder holding ``.pulumi``), or None."""
         url = self.backend_url
-        if not url or not url.startswith("file://"):
+        if not self.read_files or not url or not url.startswith("file://"):
             return None
         raw = unquote(url[len("file://"):].split("?", 1)[0])
         if raw == "~" or raw.startswith("~/"):

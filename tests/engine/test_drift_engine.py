@@ -122,6 +122,17 @@ def test_the_sweep_agrees_with_preview_refresh(tmp_path):
         assert {c["cause"] for c in result["changes"]} == {"code"}
         stack.remove_config("cwroles:features")
 
+        # a backend cwroles cannot read directly: stack list, state and secrets through the CLI, same verdicts
+        from cwroles.stacks.drift import sweep
+        from cwroles.stacks.state import Workspace
+
+        ws = Workspace(project.root, environ={**os.environ, **project.env}, read_files=False)
+        assert ws.file_backend is None and ws.stacks() == ["acme-msp-process"]
+        [via_cli] = sweep(ws, ["acme-msp-process"])
+        assert (via_cli.verdict.value, via_cli.findings) == ("clean", [])
+        assert ws._cli_config("acme-msp-process", "Pulumi.acme-msp-process.yaml").get("connectwise:privateKey") == \
+            acme["connectwise:privateKey"].value  # what a KMS or service secrets provider goes through
+
         # configured for another tenant than the one the resources live in: both stop, neither reads
         globex = _tenant(sim, "globex")
         stack.set_all_config({k: v if isinstance(v, auto.ConfigValue) else auto.ConfigValue(v) for k, v in globex.items()})
