@@ -53,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             if not args.speed:
                 results["engine"] = engine.run(runs=args.runs, repeats=args.repeats)
+                from . import drift  # bench/drift.py: `cwroles drift` over 60 stacks vs preview --refresh
+
+                results["drift"] = drift.run()
             results["speed"] = speed.run(rounds=args.rounds, with_refresh=not args.no_refresh)
         except EngineMissing as e:
             console.print(f"[red]{e}[/]")

@@ -21,7 +21,7 @@ import typer
 
 from cwroles import __version__
 
-from . import manifest, policy_pack, provider_plugin, stack_config
+from . import drift, manifest, policy_pack, provider_plugin, stack_config
 from ._common import group
 
 app = group("ConnectWise PSA security roles and API members as code: stack files and vendor manifests.")
@@ -48,6 +48,7 @@ app.command("policy-pack", short_help="Write a policy pack directory for pulumi 
     policy_pack.policy_pack)
 app.command("provider-plugin", short_help="Write the dynamic-provider launcher that makes import_ work.")(
     provider_plugin.provider_plugin)
+app.command("drift", short_help="Check every stack against its live tenant (read-only), with reports.")(drift.drift)
 
 
 if __name__ == "__main__":  # pragma: no cover
