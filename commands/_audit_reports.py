@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Optional
 
 from rich.console import Console
 from rich.table import Table
@@ -197,28 +197,40 @@ def _fingerprint(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 
+def _file(role: Optional["RoleAudit"]) -> Optional[str]:
+    """The project file behind a role's mapping: its stack file, or its own manifest (not a built-in one)."""
+    if role is None or role.mapping is None:
+        return None
+    if role.mapping.by.startswith("stack "):
+        return role.mapping.by.removeprefix("stack ")
+    return None if role.mapping.manifest.builtin else role.mapping.manifest.path
+
+
 def sarif(a: "Audit") -> dict[str, Any]:
     from .audit import RULES
 
     rule_ids = list(RULES)
     results: list[dict[str, Any]] = []
 
-    def add(subject: str, kind: str, f: "Finding") -> None:
+    def add(subject: str, kind: str, f: "Finding", uri: Optional[str] = None) -> None:
+        logical = [{"name": f.where, "fullyQualifiedName": f"{subject}::{f.where}", "kind": "resource"}]
+        location: dict[str, Any] = {"logicalLocations": logical}
+        if uri:  # the project's file that states the role's requirement (code scanning shows it there)
+            location["physicalLocation"] = {"artifactLocation": {"uri": uri}, "region": {"startLine": 1}}
         results.append({
             "ruleId": f.rule, "ruleIndex": rule_ids.index(f.rule), "level": f.level,
             "message": {"text": f"{subject}: {f.message}"},
             "partialFingerprints": {"cwroles/v1": _fingerprint(a.tenant, kind, subject, f.rule, f.where)},
-            "locations": [{"logicalLocations": [{"name": f.where, "fullyQualifiedName": f"{subject}::{f.where}",
-                                                 "kind": "resource"}]}],
+            "locations": [location],
             "properties": {"tenant": a.tenant, "subject": subject, "kind": kind, "where": f.where},
         })
 
     for r in a.roles:
         for f in r.findings:
-            add(f"security role {r.name} (id {r.id})", "role", f)
+            add(f"security role {r.name} (id {r.id})", "role", f, _file(r))
     for m in a.members:
         for f in m.findings:
-            add(f"API member {m.member.identifier} (id {m.member.id})", "api-member", f)
+            add(f"API member {m.member.identifier} (id {m.member.id})", "api-member", f, _file(m.role))
     rules = [{"id": r, "name": r.replace("cwroles-", ""), "shortDescription": {"text": d}, "fullDescription": {"text": d},
               "defaultConfiguration": {"level": "note" if r in ("cwroles-inactive-member", "cwroles-tenant-function")
                                        else "warning" if r == "cwroles-no-requirement" else "error"},

@@ -81,7 +81,7 @@ class Finding:
 
 
 @dataclass
-class Mapping_:
+class RoleMapping:
     """Which integration a role maps to, and how that was decided."""
 
     integration: str
@@ -97,7 +97,7 @@ class RoleAudit:
     name: str
     admin_flag: bool
     members: list[ApiMemberModel]
-    mapping: Optional[Mapping_]
+    mapping: Optional[RoleMapping]
     scope: str  # "integration" | "people" | "provisioning"
     granted: int = 0
     tenant_functions: list[str] = field(default_factory=list)
@@ -176,9 +176,9 @@ def _map_options(values: list[str], map_file: Optional[Path]) -> dict[str, str]:
     return out
 
 
-def _stack_roles(root: Optional[Path], integrations: Integrations) -> dict[str, Mapping_]:
+def _stack_roles(root: Optional[Path], integrations: Integrations) -> dict[str, RoleMapping]:
     """Role name → the integration a stack file of the project declares for it (with its features and waivers)."""
-    out: dict[str, Mapping_] = {}
+    out: dict[str, RoleMapping] = {}
     if root is None:
         return out
     for path in sorted(root.glob("Pulumi.*.yaml")):
@@ -186,27 +186,29 @@ def _stack_roles(root: Optional[Path], integrations: Integrations) -> dict[str, 
             config = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("config") or {}
         except (OSError, yaml.YAMLError, AttributeError):
             continue
-        integration = config.get("cwroles:integration")
-        found = integrations.get(str(integration)) if integration else None
+        integration, manifest = config.get("cwroles:integration"), config.get("cwroles:manifest")
+        found = (integrations.by_path(str(manifest)) if manifest else
+                 integrations.get(str(integration)) if integration else None)
         if found is None or found.manifest is None or not found.ok:
             continue
         name = config.get("cwroles:roleName") or found.manifest.role.name
         features = config.get("cwroles:features") or []
-        feats = {str(f) for f in (features if isinstance(features, list) else str(features).split(","))}
+        feats = {str(f).strip() for f in (features if isinstance(features, list) else str(features).split(","))
+                 if str(f).strip()}
         waivers, _ = parse_stack_waivers(config.get("cwroles:waivers") if isinstance(config.get("cwroles:waivers"), list)
                                          else None)
-        out.setdefault(_norm(str(name)), Mapping_(found.manifest.integration, found.manifest, f"stack {path.name}",
+        out.setdefault(_norm(str(name)), RoleMapping(found.manifest.integration, found.manifest, f"stack {path.name}",
                                                   feats | found.manifest.default_features(), waivers))
     return out
 
 
 def map_roles(names: Iterable[str], integrations: Integrations, explicit: dict[str, str],
-              stacks: dict[str, Mapping_]) -> dict[str, Optional[Mapping_]]:
+              stacks: dict[str, RoleMapping]) -> dict[str, Optional[RoleMapping]]:
     by_role: dict[str, list[Manifest]] = {}
     for f in integrations.files:
         if f.ok and f.manifest is not None:
             by_role.setdefault(_norm(f.manifest.role.name), []).append(f.manifest)
-    out: dict[str, Optional[Mapping_]] = {}
+    out: dict[str, Optional[RoleMapping]] = {}
     for name in names:
         key = _norm(name)
         if key in explicit:
@@ -214,12 +216,12 @@ def map_roles(names: Iterable[str], integrations: Integrations, explicit: dict[s
             if found is None or found.manifest is None or not found.ok:
                 fail(f"--map {name}={explicit[key]}: cwroles knows no integration {explicit[key]!r}; choose one of: "
                      f"{', '.join(integrations.names())}", code=2)
-            out[name] = Mapping_(found.manifest.integration, found.manifest, "--map")
+            out[name] = RoleMapping(found.manifest.integration, found.manifest, "--map")
         elif key in stacks:
             out[name] = stacks[key]
         elif len(by_role.get(key, [])) == 1:
             m = by_role[key][0]
-            out[name] = Mapping_(m.integration, m, "role name")
+            out[name] = RoleMapping(m.integration, m, "role name")
         else:
             out[name] = None
     unknown = [k for k in explicit if k not in {_norm(n) for n in names}]
@@ -229,9 +231,10 @@ def map_roles(names: Iterable[str], integrations: Integrations, explicit: dict[s
 
 
 # ---- judging ---------------------------------------------------------------------------------------------------
-def _cells(reading: RoleReading) -> list[GrantCell]:
+def _cells(reading: RoleReading, catalog=None) -> list[GrantCell]:
+    """Every granted cell; names in the catalog's spelling (the mapped manifest's, with its tenant_catalog)."""
     out = []
-    for (module, function), levels in reading.grid().items():
+    for (module, function), levels in reading.grid(catalog).items():
         for n in LEVEL_NAMES:
             lv = levels[n]
             if lv is not Level.NONE:
@@ -239,7 +242,7 @@ def _cells(reading: RoleReading) -> list[GrantCell]:
     return out
 
 
-def _vendor_waivers(cells: list[GrantCell], mapping: Mapping_, enabled: set[str]) -> None:
+def _vendor_waivers(cells: list[GrantCell], mapping: RoleMapping, enabled: set[str]) -> None:
     """A vendor's waiver (on its manifest grant) covers a live cell only up to what the vendor asked for."""
     catalog = mapping.manifest.catalog()
     merged = {m.key: m for m in mapping.manifest.merged(enabled, catalog)}
@@ -261,12 +264,12 @@ def _finding(rule: str, level: str, f: evaluate.Finding, text: str) -> Finding:
                    cell.function, cell.level, cell.value.value)
 
 
-def judge_role(reading: RoleReading, members: list[ApiMemberModel], mapping: Optional[Mapping_], scope: str,
+def judge_role(reading: RoleReading, members: list[ApiMemberModel], mapping: Optional[RoleMapping], scope: str,
                rules: list[PrivilegedRule], day: dt.date, admin_rx: re.Pattern[str],
                customize: Optional[dict[str, list[str]]] = None) -> RoleAudit:
     audit = RoleAudit(reading.id, reading.name, bool(reading.role.admin_flag), members, mapping, scope,
                       customize=customize)
-    cells = _cells(reading)
+    cells = _cells(reading, mapping.manifest.catalog() if mapping else None)
     audit.granted = len(cells)
     own = reading.tenant_rows()
     audit.tenant_functions = [join_function(s.module_name, s.module_function_name) for s in own]
@@ -350,6 +353,10 @@ def judge_member(m: ApiMemberModel, role: Optional[RoleAudit]) -> MemberAudit:
         return out
     if role is None:
         return out
+    if role.mapping is None and any(f.rule == "cwroles-no-requirement" for f in role.findings):
+        out.findings.append(Finding("cwroles-no-requirement", "note", ident,
+                                    f"API member {ident!r} holds role “{role.name}”, which maps to no integration "
+                                    "(see the role)."))
     above = [f for f in role.findings if f.rule == "cwroles-least-privilege" and f.level != "note"]
     admin = [f for f in role.findings if f.rule == "cwroles-admin-role" and f.level != "note"]
     if admin and role.admin_flag:

@@ -24,10 +24,10 @@ import yaml
 from rich.markup import escape
 
 from cwroles.catalog import LEVEL_NAMES, CatalogError, load_catalog
-from cwroles.catalog_extras import CatalogExtras, ExtraFunction, ExtraSetupTable, catalog_for
+from cwroles.catalog_extras import CatalogExtras, ExtraFunction, ExtraMenuEntry, ExtraSetupTable, catalog_for
 from cwroles.grid import Level
 from cwroles.manifest import NAME_PATTERN, PROJECT_FOLDER, manifest_names, parse_manifest_text
-from cwroles.names import join_function
+from cwroles.names import join_function, split_function
 from cwroles.permissions import MEMBER_IDENTIFIER_MAX, MEMBER_NAME_MAX
 from cwroles.provider import ApiMemberModel, ConnectWiseError, NotFound, SecurityRoleModel
 from cwroles.provider import _config
@@ -79,7 +79,7 @@ def manifest_document(x: Exported, name: str) -> dict[str, Any]:
     reason, source = _mark(x.day, x.role)
     grid = x.reading.grid()
     order = {(s.module_name, s.module_function_name): (s.sort_order or 0, i) for i, s in enumerate(x.reading.settings)}
-    own_rows = {(s.module_name, s.module_function_name) for s in x.reading.tenant_rows(catalog)}
+    own_rows = {(s.module_name, s.module_function_name) for s in x.reading.tenant_rows()}
     grants: list[dict[str, Any]] = []
     own: list[ExtraFunction] = []
 
@@ -114,22 +114,32 @@ def manifest_document(x: Exported, name: str) -> dict[str, Any]:
         grants.append({"module": key[0], "function": key[1], **{n: levels[n].value for n in LEVEL_NAMES if n in levels},
                        "reason": reason, "source": source})
     tables: list[ExtraSetupTable] = []
+    entries: list[ExtraMenuEntry] = []
     customize: list[dict[str, Any]] = []
     extended = catalog_for(CatalogExtras(functions=own).to_json() or None)
     for fn, items in (x.customize or {}).items():
         if not items:
             continue
-        if fn == "System › Table Setup":
-            for item in items:
-                try:
-                    extended.setup_table(item)
-                except CatalogError:
-                    category, _, table = item.partition(" / ")
-                    if table:
-                        tables.append(ExtraSetupTable(category=category.strip(), table=table.strip()))
-        customize.append({"function": fn, "items": list(items), "reason": reason.replace("level", "allow-list"),
-                          "source": source})
-    extras = CatalogExtras(functions=own, setup_tables=tables)
+        _m, f = extended.function(*split_function(fn))
+        kept = []
+        for item in items:  # an item the catalog lacks is the tenant's own: named under tenant_catalog
+            try:
+                extended.customize_item(f, item)
+            except CatalogError:
+                ident = f.customize.identifier if f.customize else None
+                category, _, table = item.partition(" / ")
+                if ident == "SystemTableSetup" and table.strip():
+                    tables.append(ExtraSetupTable(category=category.strip(), table=table.strip()))
+                elif ident == "SystemCustomMenuEntry":
+                    entries.append(ExtraMenuEntry(name=item))
+                else:
+                    x.notes.append(f"{fn} › Customize item {item!r} is not one cwroles can name; left out")
+                    continue
+            kept.append(item)
+        if kept:
+            customize.append({"function": fn, "items": kept, "reason": reason.replace("level", "allow-list"),
+                              "source": source})
+    extras = CatalogExtras(functions=own, setup_tables=tables, custom_menu_entries=entries)
     member_ident = x.member.identifier if x.member else _identifier_for(x.role.name)
     member_name = ((x.member.name or x.member.identifier) if x.member else x.role.name)[:MEMBER_NAME_MAX]
     doc: dict[str, Any] = {

@@ -22,14 +22,17 @@ import json
 import os
 import shutil
 import subprocess
+import threading
+from functools import lru_cache
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
 import httpx
 
-from cwroles.catalog import Catalog, CatalogError, load_catalog
-from cwroles.grid import Grid, live_grid
+from cwroles.catalog import LEVEL_NAMES, Catalog, CatalogError, load_catalog
+from cwroles.grid import Grid, Level, live_grid
 
 from . import _conditions as C
 from . import _config
@@ -60,20 +63,30 @@ class RoleReading:
     def name(self) -> str:
         return self.role.name
 
-    def grid(self) -> Grid:
-        """The live grid: catalog spellings where the catalog knows a row, live names where it does not."""
-        return live_grid([s.model_dump(by_alias=True) for s in self.settings])
-
-    def tenant_rows(self, catalog: Optional[Catalog] = None) -> list[SecurityRoleSetting]:
-        """Rows whose module or function the bundled catalog lacks (the tenant's own)."""
-        catalog = catalog or load_catalog()
-        out = []
+    def grid(self, catalog: Optional[Catalog] = None) -> Grid:
+        """The live grid: catalog spellings where the catalog knows a row, live names where it does not
+        (``cwroles.grid.live_grid``; for the bundled catalog with each name looked up once per process)."""
+        if catalog is not None and catalog is not load_catalog():
+            return live_grid([s.model_dump(by_alias=True) for s in self.settings], catalog)
+        grid: Grid = {}
         for s in self.settings:
-            try:
-                catalog.function(s.module_name, s.module_function_name)
-            except CatalogError:
-                out.append(s)
-        return out
+            key = _bundled_key(s.module_name, s.module_function_name) or (s.module_name, s.module_function_name)
+            grid[key] = {n: Level.parse(getattr(s, f"{n}_level")) for n in LEVEL_NAMES}
+        return grid
+
+    def tenant_rows(self) -> list[SecurityRoleSetting]:
+        """Rows whose module or function the bundled catalog lacks (the tenant's own)."""
+        return [s for s in self.settings if _bundled_key(s.module_name, s.module_function_name) is None]
+
+
+@lru_cache(maxsize=8192)
+def _bundled_key(module: str, function: str) -> Optional[tuple[str, str]]:
+    """The bundled catalog's (module, function) for a live row's names, or None when it lacks them."""
+    try:
+        m, f = load_catalog().function(module, function)
+    except CatalogError:
+        return None
+    return m.name, f.name
 
 
 @dataclass
@@ -96,11 +109,13 @@ class RequestCounter(httpx.BaseTransport):
         self.inner = inner or httpx.HTTPTransport()
         self.count = 0
         self.by_path: dict[str, int] = {}
+        self._lock = threading.Lock()  # pages are read from several threads
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.count += 1
         key = f"{request.method} {request.url.path}"
-        self.by_path[key] = self.by_path.get(key, 0) + 1
+        with self._lock:
+            self.count += 1
+            self.by_path[key] = self.by_path.get(key, 0) + 1
         return self.inner.handle_request(request)
 
     def close(self) -> None:
@@ -187,24 +202,41 @@ def read_setup_screens(client: Client) -> list[SetupScreen]:
 
 # ---- the whole tenant ---------------------------------------------------------------------------------------
 def read_tenant(client: Client, progress: Optional[Progress] = None, *, with_setup_screens: bool = False,
-                with_members: bool = True) -> TenantReading:
+                with_members: bool = True, workers: int = 4) -> TenantReading:
     """Every role with its settings, every API member. A role whose settings cannot be read is recorded in
-    ``failures`` (the caller fails closed); an error on the lists themselves is raised."""
+    ``failures`` (the caller fails closed); an error on the lists themselves is raised. ``workers`` settings
+    pages are read at a time (the same requests, sooner; 429s are retried by the client)."""
     reading = TenantReading()
     roles = [SecurityRole.model_validate(r) for r in client.list_all("/system/securityroles", order_by="id asc")]
     if with_members:
         reading.members = [ApiMember.model_validate(r) for r in client.list_all("/system/apiMembers",
                                                                                     order_by="id asc")]
     total = len(roles)
-    for i, role in enumerate(roles, start=1):
-        if progress is not None:
-            progress(i - 1, total, role.name)
+    results: dict[int, RoleReading | ConnectWiseError | None] = {}
+    if progress is not None and total:
+        progress(0, total, roles[0].name)
+
+    def one(role: SecurityRole) -> RoleReading | ConnectWiseError | None:
         try:
-            reading.roles.append(read_role(client, role))
+            return read_role(client, role)
         except NotFound:
-            continue  # deleted while we read: not part of the tenant any more
+            return None  # deleted while we read: not part of the tenant any more
         except ConnectWiseError as e:
-            reading.failures.append((role, e))
+            return e
+
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="cwroles-read") as pool:
+        futures = {pool.submit(one, role): i for i, role in enumerate(roles)}
+        for done, future in enumerate(as_completed(futures), start=1):
+            i = futures[future]
+            results[i] = future.result()
+            if progress is not None and done < total:
+                progress(done, total, roles[i].name)
+    for i, role in enumerate(roles):  # in the tenant's order, whatever order the pages came back in
+        got = results.get(i)
+        if isinstance(got, RoleReading):
+            reading.roles.append(got)
+        elif isinstance(got, ConnectWiseError):
+            reading.failures.append((role, got))
     if progress is not None:
         progress(total, total, "")
     if with_setup_screens:

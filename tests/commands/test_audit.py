@@ -102,6 +102,10 @@ def test_a_project_manifest_a_map_and_a_stack_file_map_roles(sim, tmp_path):
     assert acme["integration"]["mapped_by"] == "stack Pulumi.acme.yaml" and acme["integration"]["features"] == []
     assert [f["where"] for f in acme["findings"] if f["rule"] == "cwroles-least-privilege"] == [
         "Service Desk › Service Tickets › Delete"]
+    sarif = root / "audit.sarif"
+    cli(sim, "audit", "--dir", root, "--sarif", sarif)
+    located = [x for x in json.loads(sarif.read_text())["runs"][0]["results"] if "Acme RMM" in x["properties"]["subject"]]
+    assert {x["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for x in located} == {"Pulumi.acme.yaml"}
     mapfile = root / "map.yaml"
     mapfile.write_text("roles:\n  Old Acme: acme-rmm\n")
     r, data = _audit(sim, root, "--map-file", mapfile)

@@ -160,3 +160,17 @@ def test_the_bundled_emulator_by_default_and_a_clear_error_when_it_does_not_answ
                            env={**bare, "CONNECTWISE_MAX_RETRIES": "0"})
     assert r.exit_code == 1 and "the bundled emulator does not answer" in " ".join(r.output.split())
     assert "Traceback" not in r.output
+
+
+def test_allow_list_items_the_catalog_lacks_are_named_under_tenant_catalog(tmp_path):
+    extras = {**EXTRAS, "customMenuEntries": [{"name": "Acme Portal"}]}
+    with running_server(catalog_extras=extras) as sim:
+        role, _ = make_role(sim, "Portal", {"module": "System", "function": "Custom Menu Entry", "inquire": "All"},
+                            member="portal")
+        sim.set_customize(role["id"], "System › Custom Menu Entry", ["Acme Portal", "Mobius"])
+        root = project(tmp_path)
+        r = cli(sim, "export", "--role", "Portal", "--dir", root)
+        assert r.exit_code == 0, r.output
+    manifest, _ = _files(root, "portal")
+    assert manifest["customize"][0]["items"] == ["Acme Portal", "Mobius"]
+    assert manifest["tenant_catalog"] == {"custom_menu_entries": [{"name": "Acme Portal"}]}

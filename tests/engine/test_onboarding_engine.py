@@ -112,7 +112,9 @@ def test_export_adopt_then_no_op_preview_then_audit_names_the_widened_cells(sim,
     sim.set_levels(ROLE, {"module": "Companies", "function": "Company Maintenance", "delete": "All"},
                    {"module": "System", "function": "Member Maintenance", "add": "All", "inquire": "All"})
     report = tmp_path / "audit.json"
-    a = cwroles(sim, "audit", "--dir", str(project.root), "--json", str(report))
+    # the tenant named by the stack's own settings (read with `pulumi config`), not by CONNECTWISE_*
+    a = CliRunner().invoke(app, ["audit", "--stack", NAME, "--dir", str(project.root), "--json", str(report)],
+                           env={**project.env, "COLUMNS": "250"})
     assert a.exit_code == 2, a.output
     data = json.loads(report.read_text())
     [audited] = [x for x in data["roles"] if x["name"] == ROLE]
