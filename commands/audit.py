@@ -26,8 +26,7 @@ from typing import Any, Iterable, Mapping, Optional
 import typer
 import yaml
 
-from cwroles import __version__
-from cwroles.catalog import LEVEL_NAMES, load_catalog
+from cwroles.catalog import LEVEL_NAMES
 from cwroles.catalog_extras import CatalogExtras, ExtraFunction, catalog_for
 from cwroles.grid import Level
 from cwroles.manifest import Integrations, Manifest, Requirement, find_project_root

@@ -424,7 +424,7 @@ class RolePermissionsProvider(BaseProvider):
         check_name(news, "member_identifier", "member_identifier", MEMBER_IDENTIFIER_MAX, failures, required=False)
         catalog = None
         if not has_unknown(news.get("tenant_catalog")):
-            extras, problems = parse_extras(news.get("tenant_catalog"), Where(path=("tenant_catalog",)))
+            _extras, problems = parse_extras(news.get("tenant_catalog"), Where(path=("tenant_catalog",)))
             add_problems(problems, failures, "tenant_catalog")
             catalog = _catalog(news) if not problems else None
         inputs["grants"] = _check_grants(news.get("grants"), failures, catalog)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
-from cwroles.catalog import LEVEL_NAMES, Catalog, load_catalog
+from cwroles.catalog import LEVEL_NAMES, Catalog
 from cwroles.grid import Level, Waiver
 from cwroles.manifest import Integrations, Manifest, ManifestFile, find_project_root
 from cwroles.names import join_function
