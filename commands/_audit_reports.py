@@ -132,12 +132,16 @@ def markdown(a: "Audit") -> str:
     for r in a.roles:
         if not r.findings:
             continue
-        body += ["", f"### {_ICON[r.verdict]} {_md(r.name)} (id {r.id})", "", "| Level | Rule | Where | Finding |",
-                 "|---|---|---|---|"]
+        body += ["", f"### {_ICON[r.verdict]} {_md(r.name)} (id {r.id})", ""]
+        if r.scope != "integration":  # a role for people (or cwroles' own): what it grants, in one line
+            body.append(f"{len(r.findings)} note(s): not an integration role ({_md(_SCOPE.get(r.scope, r.scope))}); "
+                        "every cell is in the JSON report.")
+            continue
+        body += ["| Level | Rule | Where | Finding |", "|---|---|---|---|"]
         body += [f"| {f.level} | `{f.rule}` | {_md(f.where)} | {_md(f.message)} |" for f in r.findings]
     text = "\n".join(lines)
     if body:
-        rest = "\n".join(["", "<details><summary>Findings per role</summary>", *body, "", "</details>"])
+        rest = "\n".join(["", "", "<details><summary>Findings per role</summary>", *body, "", "</details>"])
         if len(text) + len(rest) > MARKDOWN_LIMIT:
             rest = "\n\n_The findings are too long for a comment: see the JSON or SARIF report._"
         text += rest
@@ -227,6 +231,8 @@ def sarif(a: "Audit") -> dict[str, Any]:
 
     for r in a.roles:
         for f in r.findings:
+            if f.level == "note" and r.scope != "integration":
+                continue  # what a role for people grants is not a finding (the JSON report has it)
             add(f"security role {r.name} (id {r.id})", "role", f, _file(r))
     for m in a.members:
         for f in m.findings:

@@ -185,11 +185,14 @@ def test_markdown_and_sarif(sim, tmp_path):
     assert r.exit_code == 2
     text = md.read_text()
     assert text.startswith("## ❌ cwroles audit") and "Legacy\\|RMM" in text and "| Id | Role |" in text
+    assert "note(s): not an integration role (cwroles' own)" in text and "### ✅ Admin (id " in text  # one line
+    assert "Display Passwords" not in text
     doc = json.loads(sarif.read_text())
     assert doc["version"] == "2.1.0"
     results = doc["runs"][0]["results"]
     rules = {x["id"] for x in doc["runs"][0]["tool"]["driver"]["rules"]}
     assert {x["ruleId"] for x in results} <= rules
+    assert not [x for x in results if "Admin" in x["properties"]["subject"]]  # a role for people: no result
     hit = [x for x in results if x["properties"]["where"] == "System › Security › Add" and "Legacy" in x["properties"]["subject"]]
     assert hit and hit[0]["level"] == "error" and len({x["partialFingerprints"]["cwroles/v1"] for x in results}) == len(
         {(x["ruleId"], x["properties"]["subject"], x["properties"]["where"]) for x in results})
