@@ -532,8 +532,11 @@ class RolePermissionsProvider(BaseProvider):
         # Only what the resource verifies counts: the grid (not how grants are spelled or annotated), the
         # allow-lists, the role name, the checklist folder and the verifying member. Pack-only inputs
         # (integration, features, waivers, requirement, widening) change no setting in ConnectWise.
+        # A recorded stack of None (an import, or state from before stacks were recorded) is no change in
+        # ConnectWise: the next `up` records it (below) without planning an update on a preview.
         changed = [k for k in RolePermissionsArgs.VERIFIED
-                   if has_unknown(news.get(k)) or _same_form(k, news.get(k)) != _same_form(k, olds.get(k))]
+                   if has_unknown(news.get(k)) or (_same_form(k, news.get(k)) != _same_form(k, olds.get(k))
+                                                   and not (k == "stack" and olds.get(k) is None))]
         if changed or has_unknown(news.get("grants")) or grid_to_json(_desired(news)) != grid_to_json(_desired(olds)):
             return DiffResult(changes=True, replaces=[])
         if not verify:
@@ -554,7 +557,7 @@ class RolePermissionsProvider(BaseProvider):
         remove_checklist(props.get("checklist_dir"), props.get("stack"), settings.tenant.company_id,
                          str(props.get("role_name")))
         fresh = {"live": grid_to_json(obs.live), "pending": [], "drift": [], "customize_status": obs.status,
-                 TENANT_KEY: settings.tenant.record()}
+                 TENANT_KEY: settings.tenant.record(), "stack": props.get("stack")}
         return DiffResult(changes=any(olds.get(k) != v for k, v in fresh.items()), replaces=[])
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:

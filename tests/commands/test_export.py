@@ -155,6 +155,9 @@ def test_the_bundled_emulator_by_default_and_a_clear_error_when_it_does_not_answ
     r = CliRunner().invoke(app, ["export", "--role", "Legacy RMM", "--dir", str(project(tmp_path))], env=bare)
     assert r.exit_code == 0, r.output
     assert "(the bundled emulator)" in r.output
+    written = yaml.safe_load((tmp_path / "project" / "Pulumi.legacy-rmm.yaml").read_text())["config"]
+    assert written["connectwise:site"] == "emulator"  # the stack chooses the emulator the export read
+    assert not [k for k in written if k.startswith("connectwise:") and k != "connectwise:site"]
     monkeypatch.setattr(emulator_defaults, "SITE", "http://127.0.0.1:9")  # nothing listens there
     r = CliRunner().invoke(app, ["export", "--role", "Legacy RMM", "--dir", str(project(tmp_path / "b"))],
                            env={**bare, "CONNECTWISE_MAX_RETRIES": "0"})

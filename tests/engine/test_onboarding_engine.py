@@ -98,7 +98,9 @@ def test_export_adopt_then_no_op_preview_then_audit_names_the_widened_cells(sim,
     preview = stack.preview()
     assert connectwise_changes(preview.change_summary) == {"import": 3}, preview.stdout
     up = stack.up()
-    assert connectwise_changes(up.summary.resource_changes) == {"import": 3}, up.stdout
+    done = connectwise_changes(up.summary.resource_changes)
+    # `up` imports the three and creates nothing; it may update what it records (the verified lists, the stack)
+    assert done["import"] == 3 and not set(done) - {"import", "update"}, up.stdout
     assert counts(sim) == before  # nothing was created in ConnectWise
     assert outputs(stack)["pending"] == [] and outputs(stack)["role_id"] == role["id"]
     [perms] = resources(stack, TYPES["perms"])
