@@ -164,3 +164,14 @@ def _lv(v):
     from cwroles.grid import Level
 
     return Level(v)
+
+
+def test_an_imported_grid_without_a_recorded_stack_plans_no_update_on_a_preview(sim):
+    """An import (or state older than recorded stacks) has no `stack`; the preview shows the import alone."""
+    role, _ = make_role(sim, "Dispatch", CONTACTS)
+    p = RolePermissionsProvider()
+    imported = p.read(str(role["id"]), {})
+    news = p.check({}, {**imported.inputs, "stack": "acme-dispatch"}).inputs
+    assert imported.outs.get("stack") is None
+    assert p.diff(str(role["id"]), imported.outs, news).changes is False
+    assert p.diff(str(role["id"]), {**imported.outs, "stack": "other"}, news).changes is True  # a renamed stack
