@@ -45,7 +45,6 @@ from ._common import (
 )
 from ._config import get_client
 from ._errors import ConnectWiseError, NotFound
-from .tenant import customize_lists, read_customize, role_members
 
 __all__ = ["RolePermissions", "RolePermissionsProvider", "RoleOutOfSync", "read_live_grid", "DEFAULT_CHECKLIST_DIR",
            "RolePermissionsArgs", "RolePermissionsState", "checklist_path", "remove_checklist"]
@@ -211,6 +210,8 @@ def _adopted(client: Client, role_id: int, role_name: str, live: Grid) -> dict[s
     own = [{"module": g["module"], "function": g["function"]} for g in grants if _tenant_only(g["module"], g["function"])]
     out: dict[str, Any] = {"role_id": role_id, "role_name": role_name, "grants": grants,
                            "tenant_catalog": {"functions": own} if own else None}
+    from .tenant import customize_lists, read_customize, role_members  # adoption only: keep the import light
+
     try:
         holders = [m for m in role_members(client, role_id) if not m.inactive_flag]
         if len(holders) == 1:

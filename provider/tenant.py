@@ -29,14 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
-import httpx
-
 from cwroles.catalog import LEVEL_NAMES, Catalog, CatalogError, load_catalog
 from cwroles.grid import Grid, Level, live_grid
 
 from . import _conditions as C
 from . import _config
-from ._client import Client
+from ._client import Client, _import_httpx, _tls_for, normalize_site
 from ._errors import ConfigurationError, ConnectWiseError, NotFound
 from ._models import ApiMember, MySecurityCustomizeItem, SecurityRole, SecurityRoleSetting, SetupScreen
 
@@ -102,29 +100,40 @@ class TenantReading:
         return [m for m in self.members if m.security_role is not None and m.security_role.id == role_id]
 
 
-class RequestCounter(httpx.BaseTransport):
-    """An httpx transport that counts the requests it sends (what a command reports as its cost)."""
+class RequestCounter:
+    """An httpx transport that counts the requests it sends (what a command reports as its cost). httpx is
+    imported with the first request, as the provider's client does (``_client._import_httpx``)."""
 
-    def __init__(self, inner: Optional[httpx.BaseTransport] = None) -> None:
-        self.inner = inner or httpx.HTTPTransport()
+    def __init__(self, inner: Any = None, site: str = "") -> None:
+        self.inner = inner
+        self.site = site
         self.count = 0
         self.by_path: dict[str, int] = {}
         self._lock = threading.Lock()  # pages are read from several threads
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    def handle_request(self, request: Any) -> Any:
         key = f"{request.method} {request.url.path}"
         with self._lock:
             self.count += 1
             self.by_path[key] = self.by_path.get(key, 0) + 1
+            if self.inner is None:  # the transport the client would have made: the same certificate checks
+                self.inner = _import_httpx().HTTPTransport(verify=_tls_for(self.site))
         return self.inner.handle_request(request)
 
+    def __enter__(self) -> "RequestCounter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
-        self.inner.close()
+        if self.inner is not None:
+            self.inner.close()
 
 
-def counting_client(settings: _config.Settings, transport: Optional[httpx.BaseTransport] = None) -> tuple[Client, RequestCounter]:
+def counting_client(settings: _config.Settings, transport: Any = None) -> tuple[Client, RequestCounter]:
     """A client for ``settings`` whose requests are counted."""
-    counter = RequestCounter(transport)
+    counter = RequestCounter(transport, normalize_site(settings.site))
     client = Client(settings.site, settings.company_id, settings.public_key, settings.private_key, settings.client_id,
                     codebase=settings.codebase, api_version=settings.api_version, retry=settings.retry_policy(),
                     timeout=settings.timeout, transport=counter)
