@@ -171,7 +171,7 @@ def grid_to_json(grid: Grid) -> dict[str, dict[str, str]]:
     """Stable, state-friendly form: {"Module › Function": {"add": "All", ...}} (non-None only)."""
     out: dict[str, dict[str, str]] = {}
     for (m, f), levels in sorted(grid.items()):
-        granted = {n: lv.value for n, lv in levels.items() if lv is not Level.NONE}
+        granted: dict[str, str] = {n: lv.value for n, lv in levels.items() if lv is not Level.NONE}
         if granted:
             out[join_function(m, f)] = granted
     return out
