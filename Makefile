@@ -39,11 +39,16 @@ lint: venv ## ruff on the tree, mypy on the core and the provider (part of `make
 	@$(VENV)/bin/ruff check --quiet .
 	@$(PY) scripts/typecheck.py --no-error-summary
 
-test: setup browser lint
-	@scripts/with-pulumi-env.sh $(PY) -m pytest -q
+QUICK := -m "not engine and not browser" -n auto --dist loadfile
+
+test: setup browser lint ## the quick tests on every core, then the real engine and the browser
+	@echo "==> quick tests"
+	@scripts/with-pulumi-env.sh $(PY) -m pytest -q $(QUICK)
+	@echo "==> engine and browser tests"
+	@scripts/with-pulumi-env.sh $(PY) -m pytest -q -m "engine or browser"
 
 test-quick: venv ## everything but the real engine and the browser: under a minute
-	@$(PY) -m pytest -q -m "not engine and not browser"
+	@$(PY) -m pytest -q $(QUICK)
 
 test-engine: setup
 	@scripts/with-pulumi-env.sh $(PY) -m pytest -q -m engine
