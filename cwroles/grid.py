@@ -188,6 +188,32 @@ def grid_from_json(data: Mapping[str, Mapping[str, str]]) -> Grid:
     return grid
 
 
+def drift_lines(before: Grid, after: Grid) -> list[str]:
+    """Cells that changed from ``before`` to ``after``, one line each ("M › F › Level: now X (was Y)"), in
+    ``after``'s order (functions only ``before`` has last). The provider records them; cwroles drift reads
+    them back with :func:`parse_drift_line`."""
+    keys = [k for k in after if k in before] + [k for k in after if k not in before] + [k for k in before if k not in after]
+    out = []
+    for k in keys:
+        b = before.get(k) or _none_levels()
+        a = after.get(k) or _none_levels()
+        for n in LEVEL_NAMES:
+            if a[n] != b[n]:
+                out.append(f"{join_function(k[0], k[1], n)}: now {a[n].value} (was {b[n].value})")
+    return out
+
+
+def parse_drift_line(line: str) -> tuple[tuple[str, str, LevelName], str]:
+    """((module, function, level), the level it was) of a :func:`drift_lines` line; ValueError if it is not one."""
+    where, sep, rest = line.partition(": now ")
+    cell, sep2, level = where.rpartition(" › ")
+    if not (sep and sep2 and "(was " in rest and level.strip().lower() in LEVEL_NAMES):
+        raise ValueError(f"not a drift line: {line!r}")
+    module, function = split_function(cell)
+    was = rest.split("(was ", 1)[1].rstrip(")")
+    return (module, function, level.strip().lower()), was  # type: ignore[return-value]
+
+
 def render_checklist(
     role_name: str,
     changes: list[Change],
@@ -256,7 +282,7 @@ def parse_checklist(markdown: str) -> list[ChecklistItem]:
             for lv, want in cell.findall(cells):
                 items.append(ChecklistItem(module=module, function=function, level=lv.lower(), desired=Level(want)))
         elif line.startswith("- [ ] move to ") and customize:
-            m, _, f = customize.partition(" › ")
+            m, f = split_function(customize)
             allow = "“Allow" in line
             items.append(ChecklistItem(module=m, function=f, customize_function=customize,
                                        item=line.split("”: ", 1)[1], allow=allow))

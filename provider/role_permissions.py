@@ -27,6 +27,7 @@ from cwroles.grid import (
     Grid,
     Level,
     diff_grids,
+    drift_lines,
     grid_from_json,
     grid_to_json,
     live_grid,
@@ -234,15 +235,7 @@ def _tenant_only(module: str, function: str) -> bool:
 
 def _drift(before: Grid, after: Grid) -> list[str]:
     """Cells ConnectWise changed since ``before`` was recorded."""
-    keys = [k for k in after if k in before] + [k for k in after if k not in before] + [k for k in before if k not in after]
-    out = []
-    for k in keys:
-        b = before.get(k) or {n: Level.NONE for n in LEVEL_NAMES}
-        a = after.get(k) or {n: Level.NONE for n in LEVEL_NAMES}
-        for n in LEVEL_NAMES:
-            if a[n] != b[n]:
-                out.append(f"{k[0]} › {k[1]} › {n.title()}: now {a[n].value} (was {b[n].value})")
-    return out
+    return drift_lines(before, after)
 
 
 def _grants_from_grid(grid: Grid) -> list[dict[str, Any]]:

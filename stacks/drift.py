@@ -35,7 +35,7 @@ import httpx
 from cwroles.catalog import LEVEL_NAMES, CatalogError, load_catalog
 from cwroles.catalog_extras import catalog_for
 from cwroles.grid import Change as GridChange
-from cwroles.grid import Grid, Level, diff_grids, grid_from_json, live_grid, render_checklist
+from cwroles.grid import Grid, Level, diff_grids, grid_from_json, live_grid, parse_drift_line, render_checklist
 from cwroles.provider import (
     ApiMemberModel,
     ApiMemberProvider,
@@ -520,12 +520,10 @@ def _recorded_drift(outputs: Mapping[str, Any]) -> dict[tuple[str, str, str], st
     out = {}
     for line in outputs.get("drift") or []:
         try:
-            where, _, rest = str(line).partition(": now ")
-            m, f, lv = (p.strip() for p in where.split(" › "))
-            was = rest.split("(was ", 1)[1].rstrip(")")
-            out[(m, f, lv.lower())] = was
-        except (ValueError, IndexError):
+            cell, was = parse_drift_line(str(line))
+        except ValueError:  # e.g. an UnknownName: a line in another form says nothing about a cell
             continue
+        out[cell] = was
     return out
 
 
