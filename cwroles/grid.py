@@ -11,7 +11,7 @@ import datetime as dt
 from enum import Enum
 from typing import Iterable, Mapping, Optional
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
 from .catalog import LEVEL_NAMES, Catalog, CatalogError, LevelName, load_catalog
 from .dates import Date
@@ -45,6 +45,13 @@ class Waiver(BaseModel):
     justification: str
     approved_by: str
     expires: Date
+
+    @field_validator("justification", "approved_by")
+    @classmethod
+    def _text(cls, v: str, info: ValidationInfo) -> str:
+        if not v.strip():  # a waiver nobody justified or approved accepts nothing
+            raise ValueError(f"a waiver needs {info.field_name}")
+        return v.strip()
 
     def valid_on(self, day: dt.date) -> bool:
         return day <= self.expires
