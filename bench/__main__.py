@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
                      "loadavg_start": os.getloadavg(), "quick": args.quick}
     if not args.speed:
         results["inproc"] = inproc.run(seconds=args.seconds, fault_calls=args.fault_calls)
+        results["onboarding"] = __import__("bench.onboarding", fromlist=["run"]).run()  # export and audit requests
     if not args.quick:
         from . import engine, speed
         from tests.sandbox import EngineMissing

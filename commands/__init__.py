@@ -5,6 +5,9 @@
     cwroles manifest show msp-process --features time-entries
     cwroles policy-pack cwroles-policy        # a pack for `pulumi preview --policy-pack cwroles-policy`
     cwroles provider-plugin plugins/pulumi-python   # the launcher that makes import_ work
+    cwroles export --role "Legacy RMM"        # a live role → integrations/<name>.yaml + a stack that adopts it
+    cwroles audit --markdown audit.md         # every role and API member, by the policy pack's rules
+    cwroles catalog diff                      # the tenant's catalog against the bundled one
 
 One module per command or command group; this file only assembles them. To add a group, write
 ``commands/<group>.py`` with ``app = group("…help…")`` (from ``commands/_common.py``) and register it
@@ -21,7 +24,7 @@ import typer
 
 from cwroles import __version__
 
-from . import drift, manifest, policy_pack, provider_plugin, stack_config
+from . import audit, catalog, drift, export, manifest, policy_pack, provider_plugin, stack_config
 from ._common import group
 
 app = group("ConnectWise PSA security roles and API members as code: stack files and vendor manifests.")
@@ -49,6 +52,10 @@ app.command("policy-pack", short_help="Write a policy pack directory for pulumi 
 app.command("provider-plugin", short_help="Write the dynamic-provider launcher that makes import_ work.")(
     provider_plugin.provider_plugin)
 app.command("drift", short_help="Check every stack against its live tenant (read-only), with reports.")(drift.drift)
+app.command("export", short_help="Write a manifest and a stack file that adopt a live role and its API member.")(
+    export.export)
+app.command("audit", short_help="Judge every role and API member of a tenant by the policy pack's rules.")(audit.audit)
+app.add_typer(catalog.app, name="catalog")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -25,6 +25,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from .catalog import LEVEL_NAMES, Catalog, LevelName, load_catalog
+from .catalog_extras import CatalogExtras, extend, parse_extras
 from .grid import Grant, Level, Waiver, desired_grid
 from .names import join_function, resolve_function
 from .permissions import (MEMBER_IDENTIFIER_MAX, MEMBER_NAME_MAX, ROLE_NAME_MAX, GrantRow, did_you_mean, max_levels,
@@ -108,6 +109,9 @@ class Manifest(_Model):
     grants: list[ManifestGrant]
     customize: list[CustomizeList] = []
     notes: str = ""
+    tenant_catalog: Optional[CatalogExtras] = Field(
+        default=None, description="Entries of the tenant's own catalog that cwroles' bundled catalog lacks (as "
+                                  "`cwroles catalog diff` prints them); grants and allow-lists may name them")
     _path: str = PrivateAttr(default="")
     _builtin: bool = PrivateAttr(default=False)
 
@@ -139,10 +143,14 @@ class Manifest(_Model):
             raise ValueError(f"{self.title}: unknown feature(s) {sorted(unknown)}; this integration has: {known}")
 
     # ---- grants for a set of features ------------------------------------------------------------
+    def catalog(self, catalog: Catalog | None = None) -> Catalog:
+        """The catalog this manifest's names resolve in: the bundled one plus its ``tenant_catalog``."""
+        return extend(self.tenant_catalog, catalog)
+
     def merged(self, enabled: set[str], catalog: Catalog | None = None) -> list[MergedGrant]:
         """The grants for ``enabled``, one per function: base and feature rows merged (max per verb)."""
         self.check_features(enabled)
-        catalog = catalog or load_catalog()
+        catalog = self.catalog(catalog)
         by_key: dict[tuple[str, str], MergedGrant] = {}
         for g in self.grants:
             if g.feature is not None and g.feature not in enabled:
@@ -189,14 +197,15 @@ class Manifest(_Model):
 
     def validate_against(self, catalog: Catalog | None = None) -> None:
         """Every grant and allow-list item must exist in the catalog (raises with all problems)."""
-        problems = [p for p in check_manifest(self.model_dump(mode="json"), Where(self.path), catalog) if p.is_error]
+        problems = [p for p in check_manifest(self.model_dump(mode="json"), Where(self.path), catalog)
+                    if p.is_error]
         if problems:
             raise ValueError("; ".join(str(p) for p in problems))
-        desired_grid(self.grants_for({f.name for f in self.features}), catalog)
+        desired_grid(self.grants_for({f.name for f in self.features}), self.catalog(catalog))
 
     def requirement(self, catalog: Catalog | None = None) -> "Requirement":
         """The vendor's published requirement as the policy pack's ceiling."""
-        catalog = catalog or load_catalog()
+        catalog = self.catalog(catalog)
         rows = []
         for g in self.grants:
             r = resolve_function(g.module, g.function, catalog)
@@ -300,7 +309,7 @@ class Requirement(_Model):
 
 # ---- validation ---------------------------------------------------------------------------------
 _TOP_KEYS = {"integration": str, "title": str, "vendor_page": str, "role": dict, "api_member": dict,
-             "features": list, "grants": list, "customize": list, "notes": str}
+             "features": list, "grants": list, "customize": list, "notes": str, "tenant_catalog": dict}
 _REQUIRED = ("integration", "title", "vendor_page", "role", "api_member", "grants")
 _TYPE_WORDS = {str: "text", dict: "a mapping", list: "a list", bool: "true or false"}
 _GRANT_META = ("reason", "source", "feature")
@@ -357,6 +366,10 @@ def check_manifest(data: Any, where: Where, catalog: Catalog | None = None) -> l
         return [where.problem(f"a manifest is a mapping of {', '.join(_REQUIRED)}, …; this file holds {_type_name(data)}",
                               "start from `cwroles manifest new NAME`")]
     problems = _check_keys(data, _TOP_KEYS, _REQUIRED, where, "the manifest")
+    if isinstance(data.get("tenant_catalog"), Mapping):  # the tenant's own entries: names below may use them
+        extras, p = parse_extras(data["tenant_catalog"], where.key("tenant_catalog"))
+        problems += p
+        catalog = extend(extras, catalog)
     name = data.get("integration")
     if isinstance(name, str) and not _NAME_RE.match(name):
         problems.append(where.key("integration").problem(

@@ -171,14 +171,17 @@ class ApiMemberProvider(BaseProvider):
                 method=e.method, path=e.path, status=e.status, code=e.code, cw_message=e.cw_message, errors=e.errors,
                 hint="choose another identifier (member identifiers are unique across all members).",
             ) from None
-        if not existing.inactive_flag:
+        if not existing.inactive_flag and not props.get("adopt_existing"):
             raise ObjectExists(
                 f"an active API member {ident!r} already exists in ConnectWise (id {existing.id}).",
                 method=e.method, path=e.path, status=e.status, code=e.code, cw_message=e.cw_message, errors=e.errors,
-                hint=f"adopt it with opts=ResourceOptions(import_=\"{existing.id}\") or choose another identifier.",
+                hint=f"adopt it: stack config `cwroles:adopt: true` (the stack program), adopt_existing=True, or "
+                f"opts=ResourceOptions(import_=\"{existing.id}\"); or choose another identifier.",
             ) from None
-        # A deactivated member with this identifier: bring it back with the code's fields.
-        ops = patch_operations(_outs(existing), props, reactivate=True)
+        # Adopted (adopt_existing) or deactivated: take it over with the code's fields (one PATCH, if any differ).
+        ops = patch_operations(_outs(existing), props, reactivate=bool(existing.inactive_flag))
+        if not ops:
+            return existing
         return client.patch_api_member(int(existing.id), ops)  # type: ignore[arg-type]
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -254,6 +257,8 @@ class ApiMember(Resource, module="connectwise", name="ApiMember"):
     members). API keys are made by hand: System › Members › API Members › <member> › API Keys.
     Outputs: ``member_id``, ``identifier``, ``role_id``, ``inactive``, ``tenant`` and the resolved references.
     ``verify_live=False`` turns off the read of the member on `pulumi up` (see docs/provider.md).
+    ``adopt_existing=True``: an active member with this identifier is taken over (patched to the code's
+    fields) instead of failing; ``opts=ResourceOptions(import_="<member id>")`` adopts it by id.
     """
 
     member_id: pulumi.Output[int]
@@ -277,8 +282,11 @@ class ApiMember(Resource, module="connectwise", name="ApiMember"):
         default_department_id: Optional[pulumi.Input[int]] = None,
         opts: Optional[pulumi.ResourceOptions] = None,
         verify_live: bool = True,
+        adopt_existing: bool = False,
     ) -> None:
         inputs = {k: v for k, v in locals().items() if k in ApiMemberArgs.model_fields}
         outputs = {k: None for k in ApiMemberState.model_fields if k not in ApiMemberArgs.model_fields}
+        if adopt_existing:  # only then: existing stacks keep their inputs as they are
+            inputs["adopt_existing"] = True
         check_program_config()
         super().__init__(ApiMemberProvider(verify_live=verify_now(verify_live)), resource_name, {**inputs, **outputs}, opts)

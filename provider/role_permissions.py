@@ -20,7 +20,8 @@ import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
 from pydantic import BaseModel, ConfigDict
 
-from cwroles.catalog import LEVEL_NAMES, CatalogError, load_catalog, normalize
+from cwroles.catalog import LEVEL_NAMES, Catalog, CatalogError, normalize
+from cwroles.catalog_extras import catalog_for, parse_extras
 from cwroles.grid import (
     Change,
     Grid,
@@ -70,8 +71,10 @@ class RolePermissionsArgs(BaseModel):
     requirement: Optional[dict[str, Any]] = None  # a project manifest's requirement (the pack's ceiling)
     widening: Optional[dict[str, Any]] = None  # set by check: cells widened since the last update
     stack: Optional[str] = None  # names the stack's checklist folder (set by the program)
+    tenant_catalog: Optional[dict[str, Any]] = None  # the tenant's own catalog entries the grants may name
 
     VERIFIED: ClassVar[tuple[str, ...]] = ("role_name", "customize", "checklist_dir", "member_identifier", "stack")  # + role_id, grid
+    # (tenant_catalog counts through the grid: it adds functions to it)
 
 
 class RolePermissionsState(RolePermissionsArgs):
@@ -99,23 +102,29 @@ class RoleOutOfSync(Exception):
 # ---- validation / normalisation (the rules are the core's: cwroles.permissions) ---------------------
 
 
-def _grant_rows(grants: Any):
-    return parse_grant_list(grants, Where(path=("grants",)), carried=_CARRIED_GRANT_KEYS, skip=has_unknown)
+def _catalog(props: Mapping[str, Any]) -> Catalog:
+    """The bundled catalog, plus the tenant's own entries the inputs name (``tenant_catalog``)."""
+    raw = props.get("tenant_catalog")
+    return catalog_for(None if has_unknown(raw) else raw)
 
 
-def _check_grants(grants: Any, failures: list[CheckFailure]) -> Any:
+def _grant_rows(grants: Any, catalog: Optional[Catalog] = None):
+    return parse_grant_list(grants, Where(path=("grants",)), catalog, carried=_CARRIED_GRANT_KEYS, skip=has_unknown)
+
+
+def _check_grants(grants: Any, failures: list[CheckFailure], catalog: Optional[Catalog] = None) -> Any:
     if grants is None:
         return []
     if is_unknown(grants):
         return grants
-    rows, problems = _grant_rows(grants)
+    rows, problems = _grant_rows(grants, catalog)
     add_problems(problems, failures, "grants")
     if not isinstance(grants, list):
         return grants
     return [grant_json(r, meta=_CARRIED_GRANT_KEYS) if r is not None else g for r, g in zip(rows, grants)]
 
 
-def _check_customize(customize: Any, failures: list[CheckFailure]) -> Any:
+def _check_customize(customize: Any, failures: list[CheckFailure], catalog: Optional[Catalog] = None) -> Any:
     if customize is None or is_unknown(customize):
         return customize
     if not isinstance(customize, dict):
@@ -126,7 +135,7 @@ def _check_customize(customize: Any, failures: list[CheckFailure]) -> Any:
         if has_unknown(items):
             out[key] = items
             continue
-        fn, canon, problems = parse_customize_list(key, items, Where(path=("customize", str(key))))
+        fn, canon, problems = parse_customize_list(key, items, Where(path=("customize", str(key))), catalog)
         add_problems(problems, failures, "customize")
         if fn is not None:
             out[fn] = [*out.get(fn, []), *(c for c in canon if c not in out.get(fn, []))]
@@ -142,9 +151,9 @@ def _check_requirement(requirement: Any, failures: list[CheckFailure]) -> None:
         failures.append(CheckFailure("requirement", f"requirement is not a vendor requirement: {str(e).splitlines()[0]}"))
 
 
-def _granted(grants: Any) -> tuple[Grid, dict[tuple[str, str], Optional[str]]]:
+def _granted(grants: Any, catalog: Optional[Catalog] = None) -> tuple[Grid, dict[tuple[str, str], Optional[str]]]:
     """Granted cells of known grants, and each grant's origin (a stack config entry, or None)."""
-    rows, _ = _grant_rows(grants if isinstance(grants, list) else [])
+    rows, _ = _grant_rows(grants if isinstance(grants, list) else [], catalog)
     return ({r.key: r.levels for r in rows if r is not None},
             {r.key: r.meta.get("origin") for r in rows if r is not None})
 
@@ -154,8 +163,8 @@ def _widening(olds: Mapping[str, Any], news: Mapping[str, Any]) -> Optional[dict
     role (no previous inputs). The policy pack says which file widened the role."""
     if not olds or "grants" not in olds or has_unknown(news.get("grants")) or has_unknown(news.get("features")):
         return None
-    before, _ = _granted(olds.get("grants"))
-    after, origins = _granted(news.get("grants"))
+    before, _ = _granted(olds.get("grants"), _catalog(olds))
+    after, origins = _granted(news.get("grants"), _catalog(news))
     cells = []
     for key, levels in after.items():
         was = before.get(key) or {n: Level.NONE for n in LEVEL_NAMES}
@@ -174,13 +183,14 @@ def _widening(olds: Mapping[str, Any], news: Mapping[str, Any]) -> Optional[dict
 
 
 def _desired(props: Mapping[str, Any]) -> Grid:
-    rows, _ = _grant_rows(props.get("grants") or [])
-    return grid_of(r for r in rows if r is not None)
+    catalog = _catalog(props)
+    rows, _ = _grant_rows(props.get("grants") or [], catalog)
+    return grid_of((r for r in rows if r is not None), catalog)
 
 
-def _full(grid: Grid) -> Grid:
+def _full(grid: Grid, catalog: Catalog) -> Grid:
     """``grid`` with every catalog function present (None where absent)."""
-    out: Grid = {(m.name, f.name): {n: Level.NONE for n in LEVEL_NAMES} for m, f in load_catalog().functions()}
+    out: Grid = {(m.name, f.name): {n: Level.NONE for n in LEVEL_NAMES} for m, f in catalog.functions()}
     out.update(grid)
     return out
 
@@ -190,6 +200,36 @@ def read_live_grid(client: Client, role_id: int):
     role = client.get_security_role(role_id)
     rows = client.list_role_settings(role_id)
     return role, live_grid([r.model_dump(by_alias=True) for r in rows])
+
+
+def _adopted(client: Client, role_id: int, role_name: str, live: Grid) -> dict[str, Any]:
+    """The inputs that describe a role being adopted (an import): its live grid as grants (functions the bundled
+    catalog lacks named in ``tenant_catalog``) and, read through the one active API member holding the role,
+    its Customize lists and that member (3 requests; skipped when no single member can be impersonated)."""
+    grants = _grants_from_grid(live)
+    own = [{"module": g["module"], "function": g["function"]} for g in grants if _tenant_only(g["module"], g["function"])]
+    out: dict[str, Any] = {"role_id": role_id, "role_name": role_name, "grants": grants,
+                           "tenant_catalog": {"functions": own} if own else None}
+    from .tenant import customize_lists, read_customize, role_members  # adoption only: keep the import light
+
+    try:
+        holders = [m for m in role_members(client, role_id) if not m.inactive_flag]
+        if len(holders) == 1:
+            items = read_customize(client, holders[0].identifier)
+            lists, _unplaced = customize_lists(items, catalog_for(out["tenant_catalog"]))
+            out.update(customize=lists, member_identifier=holders[0].identifier,
+                       customize_status=f"read as {holders[0].identifier!r} when adopted: the code's lists are ConnectWise's")
+    except ConnectWiseError:
+        pass  # not readable: the first `pulumi up` verifies the lists through the code's member
+    return out
+
+
+def _tenant_only(module: str, function: str) -> bool:
+    try:
+        catalog_for(None).function(module, function)
+    except CatalogError:
+        return True
+    return False
 
 
 def _drift(before: Grid, after: Grid) -> list[str]:
@@ -244,7 +284,7 @@ def _verify_customize(client: Client, role_id: int, props: Mapping[str, Any]) ->
         items = client.as_member(token).my_customize_items()
     except ConnectWiseError as e:
         return f"not verifiable: ConnectWise refused to impersonate {ident!r} (HTTP {e.status}: {e.summary})", None
-    cat = load_catalog()
+    cat = _catalog(props)
     discrepancies: dict[str, dict[str, list[str]]] = {}
     for key, wanted in customize.items():
         module, function = split_function(key)
@@ -362,7 +402,7 @@ _observed: dict[str, tuple[float, _Observed]] = {}
 
 
 def _observation_key(props: Mapping[str, Any]) -> str:
-    keys = ("role_id", "role_name", "grants", "customize", "member_identifier", TENANT_KEY)
+    keys = ("role_id", "role_name", "grants", "customize", "member_identifier", "tenant_catalog", TENANT_KEY)
     return json.dumps({k: props.get(k) for k in keys}, sort_keys=True, default=str)
 
 
@@ -371,8 +411,8 @@ def _observation_key(props: Mapping[str, Any]) -> str:
 
 def _same_form(key: str, value: Any) -> Any:
     """A verified input in the form diff compares: allow-lists as sets per function, "" as None."""
-    if key == "customize":
-        return {k: sorted(v) for k, v in (value or {}).items() if v} if isinstance(value, dict) else value
+    if key == "customize":  # no lists and an empty mapping are the same
+        return {k: sorted(v) for k, v in (value or {}).items() if v} if isinstance(value, dict) or value is None else value
     return value or None
 
 
@@ -383,8 +423,13 @@ class RolePermissionsProvider(BaseProvider):
         check_id(news, "role_id", "role_id (the SecurityRole's role_id)", failures, required=True)
         check_name(news, "role_name", "role_name (UI \u201cRole ID\u201d)", ROLE_NAME_MAX, failures)
         check_name(news, "member_identifier", "member_identifier", MEMBER_IDENTIFIER_MAX, failures, required=False)
-        inputs["grants"] = _check_grants(news.get("grants"), failures)
-        inputs["customize"] = _check_customize(news.get("customize"), failures)
+        catalog = None
+        if not has_unknown(news.get("tenant_catalog")):
+            _extras, problems = parse_extras(news.get("tenant_catalog"), Where(path=("tenant_catalog",)))
+            add_problems(problems, failures, "tenant_catalog")
+            catalog = _catalog(news) if not problems else None
+        inputs["grants"] = _check_grants(news.get("grants"), failures, catalog)
+        inputs["customize"] = _check_customize(news.get("customize"), failures, catalog)
         feats = news.get("features")
         if feats is not None and not is_unknown(feats) and not isinstance(feats, list):
             failures.append(CheckFailure("features", "features must be a list of feature names"))
@@ -463,8 +508,7 @@ class RolePermissionsProvider(BaseProvider):
         except NotFound:
             return ReadResult("", {})
         if imported:  # adopting: describe what ConnectWise has as the inputs
-            props = {**{k: None for k in _INPUT_KEYS}, "role_id": role_id, "role_name": role.name,
-                     "grants": _grants_from_grid(live)}
+            props = {**{k: None for k in _INPUT_KEYS}, **_adopted(client, role_id, role.name, live)}
         before = grid_from_json(props.get("live") or {}) if "live" in props else live
         pending = [str(c) for c in diff_grids(_desired(props), live)]
         outs = {
@@ -489,13 +533,16 @@ class RolePermissionsProvider(BaseProvider):
         # Only what the resource verifies counts: the grid (not how grants are spelled or annotated), the
         # allow-lists, the role name, the checklist folder and the verifying member. Pack-only inputs
         # (integration, features, waivers, requirement, widening) change no setting in ConnectWise.
+        # A recorded stack of None (an import, or state from before stacks were recorded) is no change in
+        # ConnectWise: the next `up` records it (below) without planning an update on a preview.
         changed = [k for k in RolePermissionsArgs.VERIFIED
-                   if has_unknown(news.get(k)) or _same_form(k, news.get(k)) != _same_form(k, olds.get(k))]
-        if changed or has_unknown(news.get("grants")) or _desired(news) != _desired(olds):
+                   if has_unknown(news.get(k)) or (_same_form(k, news.get(k)) != _same_form(k, olds.get(k))
+                                                   and not (k == "stack" and olds.get(k) is None))]
+        if changed or has_unknown(news.get("grants")) or grid_to_json(_desired(news)) != grid_to_json(_desired(olds)):
             return DiffResult(changes=True, replaces=[])
         if not verify:
             # Preview (or the diff that shows a refresh): no request. Does ConnectWise (as last read) still match the code?
-            live = _full(grid_from_json(olds.get("live") or {}))
+            live = _full(grid_from_json(olds.get("live") or {}), _catalog(news))
             if diff_grids(_desired(news), live) or olds.get("pending"):
                 return DiffResult(changes=True, replaces=[])
             return DiffResult(changes=False, replaces=[])
@@ -511,7 +558,7 @@ class RolePermissionsProvider(BaseProvider):
         remove_checklist(props.get("checklist_dir"), props.get("stack"), settings.tenant.company_id,
                          str(props.get("role_name")))
         fresh = {"live": grid_to_json(obs.live), "pending": [], "drift": [], "customize_status": obs.status,
-                 TENANT_KEY: settings.tenant.record()}
+                 TENANT_KEY: settings.tenant.record(), "stack": props.get("stack")}
         return DiffResult(changes=any(olds.get(k) != v for k, v in fresh.items()), replaces=[])
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
@@ -559,11 +606,14 @@ class RolePermissions(Resource, module="connectwise", name="RolePermissions"):
         opts: Optional[pulumi.ResourceOptions] = None,
         requirement: Optional[pulumi.Input[dict]] = None,
         verify_live: bool = True,
+        tenant_catalog: Optional[pulumi.Input[dict]] = None,
     ) -> None:
         inputs = {k: v for k, v in locals().items() if k in RolePermissionsArgs.model_fields}
         outputs = {k: None for k in RolePermissionsState.model_fields if k not in RolePermissionsArgs.model_fields}
         if requirement is None:
             del inputs["requirement"]  # built-in integrations: the pack reads the installed manifest
+        if tenant_catalog is None:
+            del inputs["tenant_catalog"]  # nothing beyond the bundled catalog: inputs as before
         inputs["stack"] = pulumi.get_stack()
         check_program_config()
         super().__init__(RolePermissionsProvider(verify_live=verify_now(verify_live)), resource_name,

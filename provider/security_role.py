@@ -116,8 +116,9 @@ class SecurityRoleProvider(BaseProvider):
             raise ObjectExists(
                 f"a security role named {name!r} already exists in ConnectWise (id {existing.id}).",
                 method=e.method, path=e.path, status=e.status, code=e.code, cw_message=e.cw_message, errors=e.errors,
-                hint=f"adopt it with opts=ResourceOptions(import_=\"{existing.id}\") or adopt_existing=True, "
-                "or choose another name.",
+                hint=f"adopt it: stack config `cwroles:adopt: true` (the stack program; `cwroles export --role "
+                f"{existing.id}` writes the stack file), adopt_existing=True, or "
+                f"opts=ResourceOptions(import_=\"{existing.id}\"); or choose another name.",
             ) from None
         return CreateResult(str(role.id), _outs(role, tenant, props.get("stack")))
 

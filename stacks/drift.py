@@ -33,6 +33,7 @@ from typing import Any, Callable, Mapping, Optional
 import httpx
 
 from cwroles.catalog import LEVEL_NAMES, CatalogError, load_catalog, normalize
+from cwroles.catalog_extras import catalog_for
 from cwroles.grid import Change as GridChange
 from cwroles.grid import Grid, Level, diff_grids, grid_from_json, live_grid, render_checklist
 from cwroles.provider import (
@@ -494,15 +495,17 @@ def _same_member(key: str, a: Any, b: Any) -> bool:
 _GRANT_KEYS = {"module", "function", *LEVEL_NAMES, "waiver"}
 
 
-def _desired(grants: Any) -> Grid:
-    """The complete grid a list of grant inputs asks for, as the provider reads it (extra keys are metadata)."""
+def _desired(grants: Any, tenant_catalog: Any = None) -> Grid:
+    """The complete grid a list of grant inputs asks for, as the provider reads it (extra keys are metadata;
+    ``tenant_catalog``: the tenant's own functions the grants may name)."""
     grants = list(grants or [])
+    catalog = catalog_for(tenant_catalog)
     carried = sorted({k for g in grants if isinstance(g, Mapping) for k in g} - _GRANT_KEYS)
-    rows, problems = parse_grant_list(grants, Where(path=("grants",)), carried=carried)
+    rows, problems = parse_grant_list(grants, Where(path=("grants",)), catalog, carried=carried)
     errors = [p for p in problems if p.is_error]
     if errors:
         raise ValueError("; ".join(str(p) for p in errors))
-    return grid_of(r for r in rows if r is not None)
+    return grid_of((r for r in rows if r is not None), catalog)
 
 
 def _level(grid: Optional[Grid], key: tuple[str, str], level: str) -> Optional[str]:
@@ -660,7 +663,7 @@ def evaluate(p: Prepared, live: LiveObjects, grid: Optional[Grid], customize_ite
     lists: dict = {}
     if grid is not None:
         try:
-            desired_new = _desired(plan.permissions_args.get("grants"))
+            desired_new = _desired(plan.permissions_args.get("grants"), plan.permissions_args.get("tenant_catalog"))
         except (CatalogError, ValueError) as e:
             return _error(stack, f"the code's grants are invalid: {e}", f"fix the stack config in {p.config.where}.", **base)
         checklist_changes = diff_grids(desired_new, grid, _lookups())  # type: ignore[arg-type]
@@ -677,7 +680,8 @@ def evaluate(p: Prepared, live: LiveObjects, grid: Optional[Grid], customize_ite
                 return _error(stack, "the code does not pass the provider's checks: " + "; ".join(failures),
                               f"fix the stack config in {p.config.where}.", **base)
             try:
-                old_desired = _desired(P.outputs.get("grants", P.inputs.get("grants")))
+                old_desired = _desired(P.outputs.get("grants", P.inputs.get("grants")),
+                                       P.outputs.get("tenant_catalog", P.inputs.get("tenant_catalog")))
             except (CatalogError, ValueError):
                 old_desired = None
         for c in checklist_changes:
@@ -751,8 +755,8 @@ def _code_changes(P, news: Mapping[str, Any], old_desired: Optional[Grid], new_d
                                        was=a, now=b, code=b, module=fkey[0], function=fkey[1], level=lv))
     for key in getattr(RolePermissionsArgs, "VERIFIED", ("role_name", "customize", "checklist_dir", "member_identifier")):
         new, old = _verified_form(key, news.get(key)), _verified_form(key, olds.get(key))
-        if new == old or (key == "role_name" and role_replaced):
-            continue
+        if new == old or (key == "role_name" and role_replaced) or (key == "stack" and old is None):
+            continue  # a stack state does not record yet (an import, older state) is no change, as in the diff
         if key == "customize":
             for fn in sorted(set(new or {}) | set(old or {})):
                 a, b = (old or {}).get(fn) or [], (new or {}).get(fn) or []

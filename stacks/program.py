@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
-from cwroles.catalog import LEVEL_NAMES, Catalog, load_catalog
+from cwroles.catalog import LEVEL_NAMES, Catalog
 from cwroles.grid import Level, Waiver
 from cwroles.manifest import Integrations, Manifest, ManifestFile, find_project_root
 from cwroles.names import join_function
@@ -30,12 +30,14 @@ CONFIG_KEYS = (
     "manifest",
     "features",
     "roleName",
+    "roleType",
     "apiMemberIdentifier",
     "apiMemberName",
     "apiMemberEmail",
     "waivers",
     "extraGrants",
     "extraCustomize",
+    "adopt",
 )
 
 
@@ -76,10 +78,68 @@ class ConfigSource:
 
 
 @dataclass(frozen=True)
+class Adopt:
+    """``cwroles:adopt``: take over a role and API member that exist in ConnectWise instead of failing.
+
+    ``true``: by natural key (the role's name, the member's identifier): the plan shows them as created and
+    cwroles takes over the existing ones. ``{roleId, apiMemberId}``: by id (what `cwroles export` writes):
+    the plan shows them as imported, and nothing is created.
+    """
+
+    by_key: bool = False
+    role_id: Optional[int] = None
+    member_id: Optional[int] = None
+
+    @property
+    def by_id(self) -> bool:
+        return self.role_id is not None or self.member_id is not None
+
+
+_ADOPT_KEYS = {"roleId": "role_id", "apiMemberId": "member_id"}
+_ADOPT_FIX = "write `cwroles:adopt: true` (by name and identifier) or `cwroles:adopt: {roleId: 12, apiMemberId: 34}`"
+
+
+def _parse_adopt(value: Any, where: Where, problems: list[Problem]) -> Optional[Adopt]:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lower() in ("true", "false"):
+            value = text.lower() == "true"
+        else:
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError:
+                problems.append(where.problem(f"{value!r} is neither true/false nor a mapping of ids", _ADOPT_FIX))
+                return None
+    if isinstance(value, bool):
+        return Adopt(by_key=True) if value else None
+    if not isinstance(value, Mapping):
+        problems.append(where.problem(f"must be true, false or a mapping of ids, got {value!r}", _ADOPT_FIX))
+        return None
+    ids: dict[str, int] = {}
+    for key, raw in value.items():
+        if key not in _ADOPT_KEYS:
+            problems.append(where.key(str(key)).problem(f"unknown key {str(key)!r}",
+                                                        f"allowed: {', '.join(_ADOPT_KEYS)}"))
+            continue
+        text = str(raw).strip() if isinstance(raw, (int, str)) and not isinstance(raw, bool) else ""
+        if not text.isdigit() or int(text) <= 0:
+            problems.append(where.key(key).problem(f"must be a ConnectWise record id (a positive whole number), "
+                                                   f"got {raw!r}", "`cwroles export` writes it; `cwroles audit` lists ids"))
+            continue
+        ids[_ADOPT_KEYS[key]] = int(text)
+    if not ids and not problems:
+        problems.append(where.problem("names no id", _ADOPT_FIX))
+    return Adopt(**ids) if ids else None
+
+
+@dataclass(frozen=True)
 class StackSettings:
     integration: str
     features: tuple[str, ...] = ()
     role_name: Optional[str] = None
+    role_type: Optional[str] = None  # ConnectWise's roleType of an adopted role (no enum is published)
     api_member_identifier: Optional[str] = None
     api_member_name: Optional[str] = None
     api_member_email: Optional[str] = None
@@ -87,6 +147,7 @@ class StackSettings:
     extra_grants: tuple[Mapping[str, Any], ...] = ()
     extra_customize: tuple[tuple[str, tuple[Any, ...]], ...] = ()
     manifest: Optional[str] = None  # cwroles:manifest, a path relative to the project
+    adopt: Optional[Adopt] = None  # cwroles:adopt
 
 
 @dataclass(frozen=True)
@@ -104,6 +165,7 @@ class Plan:
     next_step: str
     features: list[str] = field(default_factory=list)
     notices: list[Problem] = field(default_factory=list)  # renamed spellings and the like: shown, not fatal
+    adopt: Optional[Adopt] = None
 
 
 # ---- config ---------------------------------------------------------------------------------------
@@ -204,6 +266,7 @@ def read_settings(raw: Mapping[str, Any], integrations: Integrations | None = No
         integration=integration,
         features=tuple(features),
         role_name=_optional_text(raw, "roleName", source.where("roleName"), problems),
+        role_type=_optional_text(raw, "roleType", source.where("roleType"), problems),
         api_member_identifier=_optional_text(raw, "apiMemberIdentifier", source.where("apiMemberIdentifier"), problems),
         api_member_name=_optional_text(raw, "apiMemberName", source.where("apiMemberName"), problems),
         api_member_email=_optional_text(raw, "apiMemberEmail", source.where("apiMemberEmail"), problems),
@@ -211,6 +274,7 @@ def read_settings(raw: Mapping[str, Any], integrations: Integrations | None = No
         extra_grants=tuple(extra_grants),
         extra_customize=tuple((str(k), tuple(v) if isinstance(v, list) else (v,)) for k, v in extra_customize.items()),
         manifest=manifest,
+        adopt=_parse_adopt(raw.get("adopt"), source.where("adopt"), problems),
     )
     if problems:
         raise StackConfigError.of(problems)
@@ -286,7 +350,7 @@ def next_step_text(identifier: str, vendor: str) -> str:
 def build_plan(manifest: Manifest, settings: StackSettings, catalog: Catalog | None = None,
                source: ConfigSource | None = None) -> Plan:
     """The resource arguments for ``settings`` (pure: no engine, no network)."""
-    catalog = catalog or load_catalog()
+    catalog = manifest.catalog(catalog)  # the bundled catalog, plus the tenant's own entries the manifest names
     source = source or ConfigSource()
     problems: list[Problem] = []
     integration = manifest.integration
@@ -358,18 +422,21 @@ def build_plan(manifest: Manifest, settings: StackSettings, catalog: Catalog | N
     }
     if not manifest.builtin:  # the pack cannot read the project's files: it gets the ceiling with the role
         permissions_args["requirement"] = manifest.requirement(catalog).model_dump(mode="json")
+    if manifest.tenant_catalog is not None and not manifest.tenant_catalog.is_empty():
+        permissions_args["tenant_catalog"] = manifest.tenant_catalog.to_json()
     return Plan(
         integration=integration,
         title=manifest.title,
         role_resource=f"{integration}-role",
         permissions_resource=f"{integration}-permissions",
         member_resource=f"{integration}-api-member",
-        role_args={"name": role_name},
+        role_args={"name": role_name, **({"role_type": settings.role_type} if settings.role_type else {})},
         permissions_args=permissions_args,
         member_args={"identifier": identifier, "name": member_name, "email_address": settings.api_member_email},
         next_step=next_step_text(identifier, manifest.title),
         features=features,
         notices=[x for x in problems if not x.is_error],
+        adopt=settings.adopt,
     )
 
 
@@ -449,12 +516,19 @@ def main(emulator: Optional[Any] = None) -> None:
         except RuntimeError as e:
             raise pulumi.RunError(str(e)) from None
 
-    role = SecurityRole(plan.role_resource, **plan.role_args)
-    member = ApiMember(plan.member_resource, role_id=role.role_id, **plan.member_args)
+    adopt = plan.adopt or Adopt()
+
+    def imported(record_id: Optional[int]) -> Optional[pulumi.ResourceOptions]:
+        return pulumi.ResourceOptions(import_=str(record_id)) if record_id is not None else None
+
+    role = SecurityRole(plan.role_resource, **plan.role_args, opts=imported(adopt.role_id), adopt_existing=adopt.by_key)
+    member = ApiMember(plan.member_resource, role_id=role.role_id, **plan.member_args, opts=imported(adopt.member_id),
+                       adopt_existing=adopt.by_key)
     # The grid check impersonates the API member to read the Customize lists: passing the member's
     # identifier *output* makes it wait for the member, so the first `up` is the same on every run.
     permissions_args = {**plan.permissions_args, "member_identifier": member.identifier}
-    perms = RolePermissions(plan.permissions_resource, role_id=role.role_id, role_name=role.name, **permissions_args)
+    perms = RolePermissions(plan.permissions_resource, role_id=role.role_id, role_name=role.name, **permissions_args,
+                            opts=imported(adopt.role_id))  # the grid's id is its role's
 
     pulumi.export("integration", plan.integration)
     pulumi.export("features", plan.features)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
 from cwroles.catalog import LEVEL_NAMES
+from cwroles.catalog_extras import catalog_for
 from cwroles.grid import Level
 from cwroles.manifest import Requirement
 from cwroles.names import split_function
@@ -79,7 +80,8 @@ def role_view(props: Mapping[str, Any]) -> RoleView:
     role_name = "" if role_name is None else str(role_name)
     integration = require_known(props.get("integration"), "integration")
     features = require_known(props.get("features"), "features") or []
-    grants = parse_grants(require_known(props.get("grants"), "grants"))
+    catalog = catalog_for(require_known(props.get("tenant_catalog"), "tenant_catalog"))  # + the tenant's own entries
+    grants = parse_grants(require_known(props.get("grants"), "grants"), catalog)
     customize_raw = require_known(props.get("customize"), "customize") or {}
     customize: dict[tuple[str, str], list[str]] = {}
     cproblems: list[str] = []
@@ -88,7 +90,7 @@ def role_view(props: Mapping[str, Any]) -> RoleView:
         customize_raw = {}
     for key, items in customize_raw.items():
         items = require_known(items, f"customize.{key}")
-        fn, canon, problems = parse_customize_list(key, items, Where(path=("customize", str(key))))
+        fn, canon, problems = parse_customize_list(key, items, Where(path=("customize", str(key))), catalog)
         cproblems += [str(p) for p in problems if p.is_error]
         if fn is not None:
             customize.setdefault(split_function(fn), []).extend(canon)

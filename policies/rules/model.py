@@ -24,7 +24,7 @@ from pulumi_policy.proxy import (
     UnknownValueError,
 )
 
-from cwroles.catalog import load_catalog
+from cwroles.catalog import Catalog, load_catalog
 from cwroles.dates import parse_date
 from cwroles.grid import Level
 from cwroles.names import join_function, resolve_function, split_function
@@ -190,13 +190,14 @@ class ParsedGrants:
     problems: list[str] = field(default_factory=list)  # unknown functions, bad levels
 
 
-def parse_grants(grants: Any) -> ParsedGrants:
-    """Every granted cell; an invalid level is reported and checked as All (the worst case)."""
+def parse_grants(grants: Any, catalog: Optional[Catalog] = None) -> ParsedGrants:
+    """Every granted cell; an invalid level is reported and checked as All (the worst case). ``catalog``: the
+    bundled one, or with the tenant's own entries (``tenant_catalog``)."""
     out = ParsedGrants()
     if grants in (None, ""):
         return out
-    rows, problems = parse_grant_list(grants, Where(path=("grants",)), carried=("reason", "source", "feature", "origin"),
-                                      lenient_levels=True)
+    rows, problems = parse_grant_list(grants, Where(path=("grants",)), catalog,
+                                      carried=("reason", "source", "feature", "origin"), lenient_levels=True)
     out.problems += [_grant_problem(p) for p in problems if p.is_error and ".waiver" not in (p.field or "")]
     for row in rows:
         if row is None:

@@ -89,14 +89,16 @@ def test_an_error_in_the_pack_data_fails_preview_policies_line_and_report(projec
     assert "❌ cwroles@v0.1.0" in policies and "✅ cwroles" not in policies, policies
     assert "[mandatory] [severity: critical]  cwroles-pack-errors  " in policies
     assert "[mandatory] [severity: high]  cwroles-least-privilege  " in policies
+    # every policy that reads the role (and its ceiling, the manifest) could not check it
     assert ("The pack could not check this resource, so it is not verified: cwroles-least-privilege, "
-            "cwroles-waived-grants (ValueError at policies/rules/baseline.py:") in policies
+            "cwroles-privileged-functions, cwroles-table-setup-allowlist, cwroles-waived-grants, cwroles-broad-writes, "
+            "cwroles-vendor-requirement (ValueError at ") in policies
     assert "unknown function Finance › 'Invoicing Typo'" in policies
 
     rep, md = _report(log, tmp_path)
     assert rep.returncode == 1, rep.stdout + rep.stderr
     assert "Traceback" not in rep.stderr
-    assert "✅" not in md and "**❌ 3 mandatory violations** block this pull request" in md, md
+    assert "✅" not in md and "**❌ 7 mandatory violations** block this pull request" in md, md
     assert "- ❌ **mandatory** `cwroles-pack-errors`: The pack could not check this resource" in md
     # the advisory policy's error is counted as mandatory, never listed as a waived exception
     assert "- ❌ **mandatory** `cwroles-waived-grants`: policy-pack error:" in md

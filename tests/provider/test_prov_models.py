@@ -33,7 +33,7 @@ def test_property_names_are_the_ones_in_existing_state():
     assert set(RolePermissionsState.model_fields) == {
         "role_id", "role_name", "grants", "customize", "integration", "features", "waivers", "checklist_dir",
         "member_identifier", "requirement", "widening", "live", "pending", "drift", "customize_status", "tenant",
-        "stack"}
+        "stack", "tenant_catalog"}
     assert FIELDS["role_id"] == ("securityRole", True) and FIELDS["email_address"] == ("emailAddress", False)
 
 

@@ -187,6 +187,7 @@ def test_read_reports_pending_and_drift_and_deleted_role(cw):
 
 def test_import_reads_grants_from_connectwise(cw):
     mock_role(cw, LIVE_OK)
+    cw.get(f"{BASE}/system/apiMembers").mock(return_value=httpx.Response(200, json=[]))  # no member holds it
     r = P.read("12", {})
     assert r.inputs["role_name"] == "Acme Integration"
     assert {(g["module"], g["function"]) for g in r.inputs["grants"]} == {
