@@ -31,7 +31,7 @@ class Level(str, Enum):
     def parse(cls, value: object) -> "Level":
         if isinstance(value, Level):
             return value
-        text = str(value).strip().lower() if value is not None else "none"
+        text = str(value).strip().lower()  # None reads as "none"
         for lv in cls:
             if lv.value.lower() == text:
                 return lv
@@ -207,18 +207,16 @@ def render_checklist(
     lines = [f"# Security role “{role_name}”: changes to make by hand", "",
              "ConnectWise's API cannot write a role's permission settings. In ConnectWise PSA open",
              f"System › Security Roles › **{role_name}**, expand each module and set:", ""]
-    by_fn: dict[tuple[str, str], list[Change]] = {}
+    by_module: dict[str, dict[str, list[Change]]] = {}  # one section per module, in the order given
     for c in changes:
-        by_fn.setdefault((c.module, c.function), []).append(c)
-    module = None
-    for (m, f), cs in by_fn.items():
-        if m != module:
-            lines += ["", f"## {m}", ""]
-            module = m
-        cells = ", ".join(
-            f"{c.level.title()} → **{c.desired.value}** (now {c.live.value if c.live else 'missing'})" for c in cs
-        )
-        lines.append(f"- [ ] {f}: {cells}")
+        by_module.setdefault(c.module, {}).setdefault(c.function, []).append(c)
+    for m, functions in by_module.items():
+        lines += ["", f"## {m}", ""]
+        for f, cs in functions.items():
+            cells = ", ".join(
+                f"{c.level.title()} → **{c.desired.value}** (now {c.live.value if c.live else 'missing'})" for c in cs
+            )
+            lines.append(f"- [ ] {f}: {cells}")
     for fn, lists in (customize or {}).items():
         allow, disallow = lists.get("allow", []), lists.get("disallow", [])
         if not (allow or disallow):
@@ -258,11 +256,11 @@ def parse_checklist(markdown: str) -> list[ChecklistItem]:
                 customize, module = head[: -len(" › Customize")], None
             else:
                 module, customize = head, None
-        elif line.startswith("- [ ] ") and module:
-            function, _, cells = line[6:].partition(": ")
+        elif line.startswith("- [ ] ") and module is not None:
+            function, _, cells = line[6:].rpartition(": ")  # a tenant's function may be "Reports: Custom"
             for lv, want in cell.findall(cells):
                 items.append(ChecklistItem(module=module, function=function, level=lv.lower(), desired=Level(want)))
-        elif line.startswith("- [ ] move to ") and customize:
+        elif line.startswith("- [ ] move to ") and customize is not None:
             m, _, f = customize.partition(" › ")
             allow = "“Allow" in line
             items.append(ChecklistItem(module=m, function=f, customize_function=customize,

@@ -36,7 +36,7 @@ def test_level_values_ranks_and_parse():
 @pytest.mark.parametrize("blank", ["", "   "])
 def test_a_waiver_needs_a_justification_and_an_approver(field, blank):
     data = {"justification": "vendor syncs invoices", "approved_by": "Jane", "expires": "2027-01-01"}
-    with pytest.raises(ValueError, match=field):
+    with pytest.raises(ValueError, match=f"a waiver needs {field}"):
         Waiver.model_validate({**data, field: blank})
     w = Waiver.model_validate({**data, field: f"  {data[field]} "})
     assert getattr(w, field) == data[field] and w.valid_on(dt.date(2027, 1, 1)) and not w.valid_on(dt.date(2027, 1, 2))
@@ -64,14 +64,16 @@ def test_every_problem_is_reported_and_good_grants_after_a_bad_one_still_count()
     grants = [Grant(module="Nope", function="Nothing", inquire="All"),
               Grant(module="Companies", function="Contacts", inquire="All"),
               Grant(module="companies", function="contacts", add="All"),
-              Grant(module="Companies", function="Notes", edit="My")]
+              Grant(module="Companies", function="Notes", edit="My"),
+              Grant(module="Companies", function="Nothing", add="All")]  # after the duplicate: still reported
     with pytest.raises(GrantError) as e:
         desired_grid(grants)
     parts = str(e.value).split("; ")
+    assert str(e.value).endswith("unknown function Companies › 'Nothing'; closest catalog entries: 'Notes'")
     assert parts[0].startswith("unknown module 'Nope'")
     assert any(p.startswith("duplicate grant for Companies › Contacts (as 'Companies › Contacts' and "
                             "'companies › contacts')") for p in parts)
-    grid = desired_grid(grants[1:2] + grants[3:])
+    grid = desired_grid(grants[1:2] + grants[3:4])
     assert grid[("Companies", "Notes")] == {**NONE, "edit": Level.MY}
     assert grid[("Companies", "Contacts")] == {**NONE, "inquire": Level.ALL}
 
@@ -131,8 +133,9 @@ def test_an_empty_customize_entry_hides_no_later_customize_section():
 
 def test_checklist_lines_are_exact():
     changes = [Change(module="Companies", function="Contacts", level="add", live=Level.NONE, desired=Level.ALL),
-               Change(module="Companies", function="Notes", level="edit", live=None, desired=Level.MY),
-               Change(module="System", function="Table Setup", level="inquire", live=Level.ALL, desired=Level.NONE)]
+               Change(module="System", function="Table Setup", level="inquire", live=Level.ALL, desired=Level.NONE),
+               Change(module="Companies", function="Notes", level="edit", live=None, desired=Level.MY)]
+    # one section per module (the admin expands each module once), in the order the modules come
     text = render_checklist("Mobius", changes, {"System › Table Setup": {"allow": ["A / B"], "disallow": ["C / D"]}})
     assert text.splitlines() == [
         "# Security role “Mobius”: changes to make by hand", "",
@@ -152,6 +155,7 @@ def test_checklist_lines_are_exact():
 def test_parse_checklist_reads_cells_and_moves_and_ignores_other_lines():
     md = "\n".join([
         "- [ ] Contacts: Add → **All** (now None)",  # before any module heading: not a cell
+        "- [ ] move to “Allow access to these”: Y",  # before any Customize heading: not a move
         "## Companies", "- [ ] Contacts: Add → **All** (now None), Inquire → **My** (now All)",
         "- not a task", "## System › Table Setup › Customize",
         "- [ ] Table Setup: Inquire → **All** (now None)",  # under a Customize heading: not a cell
@@ -167,3 +171,17 @@ def test_parse_checklist_reads_cells_and_moves_and_ignores_other_lines():
         ChecklistItem(module="System", function="Table Setup", customize_function="System › Table Setup",
                       item="Company / State", allow=False),
         ChecklistItem(module="System", function="Member Maintenance", level="edit", desired=Level.NONE)]
+
+
+def test_a_checklist_of_a_tenant_s_own_names_reads_back_as_written():
+    """A live tenant's catalog may name a function "Reports: Custom" or "Tables › Extra", and an allow-list item
+    may hold the separator the checklist uses: the admin's console reads the same changes back."""
+    changes = [Change(module="Custom", function="Reports: Custom", level="add", live=Level.NONE, desired=Level.ALL)]
+    customize = {"System › Tables › Extra": {"allow": ["Board “Help”: Desk"], "disallow": ["a”: b”: c"]}}
+    items = parse_checklist(render_checklist("Role", changes, customize))
+    assert items == [
+        ChecklistItem(module="Custom", function="Reports: Custom", level="add", desired=Level.ALL),
+        ChecklistItem(module="System", function="Tables › Extra", customize_function="System › Tables › Extra",
+                      item="Board “Help”: Desk", allow=True),
+        ChecklistItem(module="System", function="Tables › Extra", customize_function="System › Tables › Extra",
+                      item="a”: b”: c", allow=False)]
