@@ -294,7 +294,10 @@ def test_customize_items_with_no_requirement_are_each_reported():
     ({"levels": ["add"]}, "is not a function name or {function, levels, reason}"),
     (5, "is not a function name or {function, levels, reason}"),
     ({"function": "Finance › Invoicing", "levels": ["Everything"]}, "levels ['Everything'] for Finance › Invoicing"),
-    ({"function": "Finance › Invoicing", "levels": "delete"}, "levels"),
+    ({"function": "Finance › Invoicing", "levels": "delete"}, "levels 'delete' for Finance › Invoicing is not a list"),
+    ({"function": "Finance › Invoicing", "levels": []}, "levels [] for Finance › Invoicing is not a list"),
+    ({"function": "Finance › Invoicing", "level": ["add"]}, "unknown key(s) ['level']"),
+    ({"function": "Finance › Invoicing", "reasons": "x"}, "unknown key(s) ['reasons']"),
 ])
 def test_a_bad_extra_privileged_entry_is_a_configuration_error(entry, says):
     with pytest.raises(PolicyConfigError, match="policy config extraPrivilegedFunctions: ") as e:
@@ -303,6 +306,12 @@ def test_a_bad_extra_privileged_entry_is_a_configuration_error(entry, says):
     [msg] = run(privileged_functions, ROLE_PERMISSIONS, role("mobius", [grant("Finance › Invoicing", "I")]),
                 config={"extraPrivilegedFunctions": ["Companies › Contacts", entry]})
     assert msg.startswith("policy-pack configuration problem: policy config extraPrivilegedFunctions: ")
+
+
+@pytest.mark.parametrize("value", ["Finance › Invoicing", {"function": "Finance › Invoicing"}, 5])
+def test_extra_privileged_functions_that_is_not_a_list_is_a_configuration_error(value):
+    with pytest.raises(PolicyConfigError, match=r"^policy config extraPrivilegedFunctions: .* is not a list of functions"):
+        rules_from_config({"extraPrivilegedFunctions": value})
 
 
 def test_extra_privileged_entries_match_the_cells_they_name():
