@@ -77,9 +77,52 @@ def stage(project: dict[str, Any]) -> None:
             shutil.copytree(src, STAGE / extra, ignore=SKIP, dirs_exist_ok=True)
         elif src.exists():
             shutil.copy2(src, STAGE / extra)
-    for module, names in selected_functions(project).items():
+    selected = selected_functions(project)
+    for module, names in selected.items():
         staged = STAGE / staged_path(module, dirs)
         staged.write_text(only_these_functions(staged.read_text(encoding="utf-8"), names), encoding="utf-8")
+    (STAGE / "conftest.py").write_text(fresh_caches_conftest(project, selected), encoding="utf-8")
+
+
+def cached_functions(code: str) -> list[str]:
+    """Top-level functions of ``code`` decorated with functools' ``lru_cache`` or ``cache``."""
+    def cached(d: ast.expr) -> bool:
+        d = d.func if isinstance(d, ast.Call) else d
+        name = d.attr if isinstance(d, ast.Attribute) else d.id if isinstance(d, ast.Name) else ""
+        return name in ("lru_cache", "cache")
+    return [n.name for n in ast.parse(code).body
+            if isinstance(n, ast.FunctionDef) and any(cached(d) for d in n.decorator_list)]
+
+
+def fresh_caches_conftest(project: dict[str, Any], selected: dict[str, list[str]]) -> str:
+    """A conftest that empties the caches of the mutated cached functions before each test. mutmut maps a
+    function to the tests that call it; with a warm cache only the first test that calls it reaches the function,
+    so a mutant there would be run against that one test alone (the others count on the cached result)."""
+    dirs = package_dirs(project)
+    targets = []
+    for module in project["tool"]["mutmut"]["only_mutate"]:
+        repo = repo_path(module, dirs)
+        wanted = selected.get(repo)
+        for name in cached_functions((REPO / repo).read_text(encoding="utf-8")):
+            if wanted is None or name in wanted:
+                targets.append((module[:-3].replace("/", "."), name))
+    return textwrap.dedent(f"""\
+        # Written by scripts/mutation.py (see fresh_caches_conftest there).
+        import sys
+
+        import pytest
+
+        CACHED = {targets!r}
+
+
+        @pytest.fixture(autouse=True)
+        def _fresh_caches():
+            for module, name in CACHED:
+                fn = getattr(sys.modules.get(module), name, None)
+                if fn is not None and hasattr(fn, "cache_clear"):
+                    fn.cache_clear()
+            yield
+        """)
 
 
 def selected_functions(project: dict[str, Any]) -> dict[str, list[str]]:
@@ -262,7 +305,7 @@ def _function_of(mutant_name: str) -> str:
 MESSAGE_CALL = re.compile(r"(Error|Exception|Warning)$|^(warning|info|debug|error|exception|critical|report|echo)$")
 # positional arguments that are message text, by the called name (and by module where two classes share a name)
 MESSAGE_ARGS: dict[str, Any] = {
-    "Finding": {"policies/rules/evaluate.py": slice(1, 2), "stacks/drift.py": slice(3, 4)},  # the message only
+    "Finding": {"policies/rules/evaluate.py": slice(0, 1), "stacks/drift.py": slice(3, 4)},  # the message only
     "problem": slice(0, 2), "notice": slice(0, 2), "Problem": slice(0, 2),  # message, fix (never the severity)
     "UnknownName": slice(0, 2), "_error": slice(1, 3),  # drift's _error(stack, message, fix)
 }

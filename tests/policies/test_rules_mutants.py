@@ -124,7 +124,7 @@ def test_each_finding_is_judged_after_a_waived_one():
     props = role("mobius", [grant("Finance › Invoicing", "EDI", waiver=waiver()), grant("Companies › Contacts", "DI"),
                             grant("Service Desk › Service Tickets", "DI", waiver=waiver("2026-01-01"))])
     v = view(props)
-    findings = [evaluate.Finding("least-privilege", "no cell")] + evaluate.privileged(v, list(default_rules()))
+    findings = [evaluate.Finding("no cell")] + evaluate.privileged(v, list(default_rules()))
     out = evaluate.apply_waivers(findings, v, TODAY)
     assert [f.status for f in out] == ["violation", "waived", "violation", "expired"]
 
@@ -133,13 +133,13 @@ def test_a_finding_on_several_cells_is_waived_only_when_each_cell_has_a_valid_wa
     cells = [GrantCell("Companies", "Contacts", "add", Level.ALL, True, WaiverInfo("a", "b", TODAY, "grant waiver")),
              GrantCell("Companies", "Notes", "add", Level.ALL, True, None)]
     v = view(role("msp-process", []))
-    [f] = evaluate.apply_waivers([evaluate.Finding("broad-writes", "m", cells=cells)], v, TODAY)
+    [f] = evaluate.apply_waivers([evaluate.Finding("m", cells=cells)], v, TODAY)
     assert f.status == "violation"
     cells[1].waiver = WaiverInfo("c", "d", TODAY + dt.timedelta(days=9), "grant waiver")
-    [f] = evaluate.apply_waivers([evaluate.Finding("broad-writes", "m", cells=cells)], v, TODAY)
+    [f] = evaluate.apply_waivers([evaluate.Finding("m", cells=cells)], v, TODAY)
     assert f.status == "waived" and f.waiver.justification == "c"  # the latest expiry
     cells[1].waiver = WaiverInfo("c", "d", TODAY - dt.timedelta(days=1), "grant waiver")
-    [f] = evaluate.apply_waivers([evaluate.Finding("broad-writes", "m", cells=cells)], v, TODAY)
+    [f] = evaluate.apply_waivers([evaluate.Finding("m", cells=cells)], v, TODAY)
     assert f.status == "violation"
 
 

@@ -1,0 +1,232 @@
+"""The pack's parsing of waivers and grants, its requirement lookup and its fail-closed error texts, pinned
+exactly: each of these decides a verdict or is what the admin reads instead of one (issue 16)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+
+from cwroles.grid import Level
+from cwroles.policies.rules import evaluate
+from cwroles.policies.rules.baseline import empty_requirement, requirement_for
+from cwroles.policies.rules.model import (UNKNOWN, GrantCell, StackWaiver, WaiverInfo, is_unknown, parse_grants,
+                                          parse_stack_waivers, today, waiver_info)
+from cwroles.policies.rules.pack import _Failures, _guard, error_cause
+from cwroles.problems import Where
+
+STACK = "stack config cwroles:waivers"
+NEEDS = "a waiver needs justification, approved_by and expires (YYYY-MM-DD)"
+OK = {"justification": "j", "approved_by": "a", "expires": "2027-01-01"}
+
+
+def info(justification="j", approved_by="a", expires=dt.date(2027, 1, 1), origin=STACK, problem=""):
+    return WaiverInfo(justification, approved_by, expires, origin, problem)
+
+
+# ---- stack waivers ----------------------------------------------------------------------------------------------
+def test_stack_waivers_that_are_not_a_list_or_empty():
+    assert parse_stack_waivers(None) == ([], []) == parse_stack_waivers("")
+    assert parse_stack_waivers({"a": 1}) == ([], ["waivers: must be a list of waivers, got dict"])
+
+
+def test_every_stack_waiver_is_read_and_an_unusable_one_says_why():
+    ws, problems = parse_stack_waivers([
+        5,
+        {"function": "Contacts", **OK},
+        {"module": "Companies", "function": "Contactz", **OK},
+        {"module": "Companies", "function": "Contacts", "level": "adds", **OK},
+        {"module": "companies", "function": "contacts", "level": "Add", **OK, "justification": " j "},
+        {"module": "Companies", "function": "Notes", **OK, "justification": ""},
+        {"module": "Companies", "function": "Notes", **OK, "level": ""},
+    ])
+    assert ws == [
+        StackWaiver("", "Contacts", None, info(), False),
+        StackWaiver("Companies", "Contactz", None, info(), False),
+        StackWaiver("Companies", "Contacts", None, info(), False),
+        StackWaiver("Companies", "Contacts", "add", info(), True),
+        StackWaiver("Companies", "Notes", None, info(justification="", problem=f"waiver is missing justification; {NEEDS}"),
+                    True),
+        StackWaiver("Companies", "Notes", None, info(), True),
+    ]
+    assert problems == [
+        "waivers[0]: must be a mapping with module, function, level (optional), justification, approved_by and "
+        "expires; got 5",
+        "waivers[1]: unknown module '': ConnectWise PSA has no such module; 'Contacts' is Companies › Contacts: "
+        "write module 'Companies'",
+        "waivers[2]: unknown function Companies › 'Contactz'; closest catalog entries: 'Contacts', 'Import Contacts'",
+        "waivers[3].level: level 'adds' is not one of add, edit, delete, inquire; use add, edit, delete or inquire "
+        "(or leave it out for all levels)",
+    ]
+    cell = GrantCell("Companies", "Contacts", "add", Level.ALL, True)
+    assert [w.covers(cell) for w in ws] == [False, False, False, True, False, False]
+    assert not ws[3].covers(GrantCell("Companies", "Contacts", "edit", Level.ALL, True))
+
+
+def test_waiver_info_keeps_what_it_can_read_of_an_unusable_waiver():
+    where = Where(path=("grants", 0, "waiver"))
+    assert waiver_info({**OK, "justification": " j "}, where, "grant waiver") == info(origin="grant waiver")
+    assert waiver_info({**OK, "approved_by": " "}, where, "o") == info(
+        approved_by="", origin="o", problem=f"waiver is missing approved_by; {NEEDS}")
+    assert waiver_info({**OK, "expires": "soon"}, where, "o") == info(
+        expires=None, origin="o", problem="waiver expires 'soon' is not a date; write it as YYYY-MM-DD, e.g. 2027-11-22")
+    assert waiver_info("nope", where, "o") == info(
+        "", "", None, "o", "waiver must be a mapping with justification, approved_by, expires, got 'nope'; " + NEEDS)
+    two = waiver_info({"expires": "2027-01-01"}, where, "o")
+    assert two.problem == f"waiver is missing justification, approved_by; {NEEDS}"
+    assert (two.justification, two.approved_by, two.expires) == ("", "", dt.date(2027, 1, 1))
+
+
+def test_waiver_describe_and_validity():
+    assert info().describe() == "“j” (approved by a, expires 2027-01-01; stack config cwroles:waivers)"
+    assert info(expires=None, problem="x").describe() == "“j” (approved by a, expires ?; stack config cwroles:waivers)"
+    assert info().valid_on(dt.date(2027, 1, 1)) and not info().valid_on(dt.date(2027, 1, 2))
+    assert not info(problem="x").valid_on(dt.date(2026, 1, 1)) and not info(expires=None).valid_on(dt.date(2026, 1, 1))
+
+
+# ---- grants ---------------------------------------------------------------------------------------------------
+def test_grants_keep_their_metadata_and_a_bad_waiver_stays_on_the_cell():
+    grants = [
+        {"module": "Nope", "function": "X", "inquire": "All"},
+        {"module": "Companies", "function": "Contacts", "inquire": "All", "reason": "r", "source": "s",
+         "feature": "f", "origin": "cwroles:extraGrants[0]"},
+        {"module": "Companies", "function": "Notes", "add": "My", "waiver": {**OK, "approved_by": ""}},
+        {"module": "Companies", "function": "Company Maintenance", "edit": "Some"},
+    ]
+    parsed = parse_grants(grants)
+    assert parsed.problems == [
+        "grants[0]: unknown module 'Nope'; no catalog entry is close; see cwroles/data/catalog.yaml (the pack checks "
+        "a grant only when it names a ConnectWise function)",
+        "grants[3].edit (Companies › Company Maintenance): Edit 'Some' is not a level; use None, My or All",
+    ]
+    by_where = {c.where: c for c in parsed.cells}
+    assert by_where["Companies › Contacts › Inquire"].origin == "cwroles:extraGrants[0]"
+    note = by_where["Companies › Notes › Add"].waiver
+    assert note == info(approved_by="", origin="grant waiver", problem=f"waiver is missing approved_by; {NEEDS}")
+    assert by_where["Companies › Company Maintenance › Edit"].value is Level.ALL  # checked as the worst case
+    assert parse_grants(None).cells == parse_grants("").cells == []
+
+
+def test_a_grant_of_a_tenant_s_own_function_resolves_in_the_tenant_catalog():
+    from cwroles.catalog_extras import catalog_for
+
+    catalog = catalog_for({"functions": [{"module": "Companies", "function": "Acme Sync", "levels": ["inquire"]}]})
+    grants = [{"module": "Companies", "function": "Acme Sync", "inquire": "All"}]
+    assert parse_grants(grants, catalog).problems == []
+    assert parse_grants(grants).problems != []
+
+
+# ---- the requirement the pack holds a role to ---------------------------------------------------------------------
+BUILT_IN = "managed-backup, mobius, msp-process"
+
+
+@pytest.mark.parametrize("integration,carried,expect", [
+    (None, None, ("", "names no integration, so the pack checks it against an empty requirement; set integration to "
+                      f"one of: {BUILT_IN}, or to a manifest of your project")),
+    ("acme", None, ("acme", f"has integration 'acme', which has no manifest the pack can read (built-in: {BUILT_IN}; "
+                            "a project's own manifest reaches the pack through the stack program), so the pack checks "
+                            "it against an empty requirement")),
+    ("acme", {"integration": 5}, ("acme", "has a requirement input that is not a vendor requirement (3 validation "
+                                          "errors for Requirement), so the pack checks it against an empty "
+                                          "requirement; let the stack program derive it from the manifest")),
+    (None, {"integration": 5}, ("", "has a requirement input that is not a vendor requirement (3 validation errors "
+                                    "for Requirement), so the pack checks it against an empty requirement; let the "
+                                    "stack program derive it from the manifest")),
+    ("x", empty_requirement("y").model_dump(), ("x", "has a requirement for 'y', not for its integration 'x', so the "
+                                                     "pack checks it against an empty requirement")),
+])
+def test_requirement_for_says_why_it_is_empty(integration, carried, expect):
+    req, why = requirement_for(integration, carried)
+    assert (req.integration, why) == expect
+    assert req == empty_requirement(expect[0])
+    assert (req.title, req.manifest, req.grants, req.customize) == ("an empty requirement", "", [], [])
+
+
+def test_a_carried_requirement_is_used_and_a_built_in_one_wins():
+    carried = empty_requirement("acme").model_copy(update={"title": "Acme"}).model_dump()
+    assert requirement_for("acme", carried) == (empty_requirement("acme").model_copy(update={"title": "Acme"}), "")
+    assert requirement_for(None, carried)[0].title == "Acme"
+    req, why = requirement_for("mobius", carried)
+    assert why == "" and req.manifest == "cwroles/data/integrations/mobius.yaml"
+
+
+# ---- "today" and unknown values ---------------------------------------------------------------------------------
+def test_today_from_config_then_environment_then_clock(monkeypatch):
+    from cwroles.policies.rules.model import PolicyConfigError
+
+    monkeypatch.setenv("CWROLES_POLICY_TODAY", " 2026-03-04 ")
+    assert today({"today": "2026-01-02"}) == dt.date(2026, 1, 2)
+    assert today({}) == dt.date(2026, 3, 4)
+    with pytest.raises(PolicyConfigError, match=r"^policy config 'today' is 'soon', not a date; write it as YYYY-MM-DD$"):
+        today({"today": "soon"})
+    monkeypatch.setenv("CWROLES_POLICY_TODAY", "  ")
+    assert today({}) == dt.date.today()
+    monkeypatch.delenv("CWROLES_POLICY_TODAY")
+    assert today({}) == dt.date.today()
+
+
+def test_unknown_is_false_and_says_so():
+    assert is_unknown(UNKNOWN) and not is_unknown(None) and not UNKNOWN
+    assert repr(UNKNOWN) == "<unknown during preview>"
+
+
+# ---- fail closed: what a policy reports when it raises ----------------------------------------------------------
+@pytest.mark.parametrize("filename,origin", [
+    ("/srv/app/policies/rules/x.py", "policies/rules/x.py:1"),
+    ("/srv/app/cwroles/grid.py", "cwroles/grid.py:1"),
+    ("/srv/app/commands/audit.py", "commands/audit.py:1"),
+    ("/srv/app/provider/_client.py", "provider/_client.py:1"),
+    ("/srv/app/stacks/drift.py", "stacks/drift.py:1"),
+    ("C:\\app\\stacks\\drift.py", "stacks/drift.py:1"),
+    ("/srv/policies/app/policies/rules/x.py", "policies/rules/x.py:1"),  # the innermost folder of that name
+    ("/srv/other/x.py", r"policies/test_rules_exact\.py:\d+"),  # not ours: the test's own frame is the innermost
+])
+def test_error_cause_names_the_innermost_cwroles_frame(filename, origin):
+    try:
+        exec(compile("raise ValueError('boom')", filename, "exec"))
+    except ValueError as e:
+        cause = error_cause(e)
+    assert re.fullmatch(f"ValueError at {origin}: boom", cause)
+
+
+def test_error_cause_of_an_error_without_a_message():
+    try:
+        raise KeyError("")
+    except KeyError as e:
+        assert re.fullmatch(r"KeyError at policies/test_rules_exact\.py:\d+: ''", error_cause(e))
+    assert error_cause(RuntimeError()) == "RuntimeError: (no message)"  # never raised: no frame to name
+    assert error_cause(ValueError(" boom ")) == "ValueError: boom"
+
+
+def test_guard_reports_and_records_the_error_of_the_resource_it_checked():
+    from cwroles.policies.rules import pack
+
+    def check(args, report):
+        raise RuntimeError(f"broken {args.urn}")
+
+    guarded = _guard("cwroles-test")(check)
+    assert (guarded.__name__, guarded.__wrapped__, guarded.policy_name) == ("check", check, "cwroles-test")
+    reported: list[str] = []
+    args = type("Args", (), {"urn": "urn:a"})()
+    guarded(args, reported.append)
+    [msg] = reported
+    assert msg.startswith("policy-pack error: cwroles-test could not check this resource (RuntimeError at ")
+    assert "broken urn:a), so it is not verified and counts as a failure." in msg
+    [(policy, cause)] = pack._failures.take("urn:a")
+    assert policy == "cwroles-test" and cause.startswith("RuntimeError at ") and cause.endswith(": broken urn:a")
+    calls = []
+    _guard("cwroles-test")(lambda a, r: calls.append((a, r)))(args, reported.append)
+    assert calls == [(args, reported.append)] and len(reported) == 1
+
+
+def test_failures_belong_to_one_resource():
+    f = _Failures()
+    f.record(None, "p", "c")
+    assert f.take(None) == [("p", "c")] and f.take(None) == []
+    f.record("a", "p", "c1")
+    f.record("a", "q", "c2")
+    assert f.take("b") == [] and f.take("a") == []  # taking another resource's clears them
+    f.record("a", "p", "c1")
+    f.record("b", "q", "c2")
+    assert f.take("b") == [("q", "c2")]
