@@ -230,3 +230,99 @@ def test_failures_belong_to_one_resource():
     f.record("a", "p", "c1")
     f.record("b", "q", "c2")
     assert f.take("b") == [("q", "c2")]
+
+
+# ---- the pack's other policies, exactly -----------------------------------------------------------------------
+def test_admin_flag_given_as_text_is_an_admin_role():
+    from cwroles.policies.rules import admin_role
+
+    from .policy_helpers import SECURITY_ROLE, run
+
+    for flag, reported in ((True, 1), ("True", 1), ("true", 1), ("false", 0), (False, 0), (None, 0), (1, 0)):
+        msgs = run(admin_role, SECURITY_ROLE, {"name": "Acme", "admin_flag": flag})
+        assert len(msgs) == reported, flag
+    assert run(admin_role, SECURITY_ROLE, {"name": "Acme", "admin_flag": "TRUE"}) == [
+        "Security role “Acme” has admin_flag set: an API member with it can do everything in ConnectWise PSA. "
+        "Integrations get a role with only the vendor's grants; remove admin_flag."]
+
+
+def test_table_setup_without_an_allow_list_names_each_granted_level():
+    from cwroles.policies.rules import table_setup_allowlist
+
+    from .policy_helpers import ROLE_PERMISSIONS, grant, role, run
+
+    assert run(table_setup_allowlist, ROLE_PERMISSIONS, role("msp-process", [grant("System › Table Setup", "AI")])) == [
+        "System › Table Setup (Add = All, Inquire = All) has no Customize allow-list, so role “Test Role” can reach "
+        "every setup table of the tenant. List the tables the vendor asks for under customize['System › Table Setup'] "
+        "(e.g. 'Service / Service Board')."]
+
+
+def test_pack_errors_groups_the_failed_policies_by_cause():
+    from cwroles.policies.rules import pack
+
+    from .policy_helpers import ROLE_PERMISSIONS, run, urn
+
+    here = urn(ROLE_PERMISSIONS, "r")
+    for policy, cause in (("p1", "c1"), ("p2", "c1"), ("p3", "c2")):
+        pack._failures.record(here, policy, cause)
+    [msg] = run(pack.pack_errors, ROLE_PERMISSIONS, {})
+    assert msg.startswith("The pack could not check this resource, so it is not verified: p1, p2 (c1); p3 (c2). An "
+                          "error inside the pack is a failure whatever the failing policy's enforcement level;")
+    assert run(pack.pack_errors, ROLE_PERMISSIONS, {}) == []
+
+
+def test_every_api_member_is_checked_and_a_blank_role_id_is_no_role():
+    from cwroles.policies.rules import api_member_role
+
+    from .policy_helpers import API_MEMBER, SECURITY_ROLE, resource, run_stack
+
+    role_ = resource(SECURITY_ROLE, "role", {"id": "", "name": "", "role_id": "17"})
+    ok = resource(API_MEMBER, "ok", {"identifier": "ok", "role_id": "17"})
+    blank = resource(API_MEMBER, "blank", {"identifier": "blank", "role_id": ""})
+    other = resource("pulumi:pulumi:StackReference", "other", {})
+    via = resource(API_MEMBER, "via", {"identifier": "via", "role_id": "9"}, pdeps={"role_id": [other, other]})
+    out = run_stack(api_member_role, [role_, ok, blank, via])
+    assert [m.split(": ")[1].split(". Create")[0] for m, _ in out] == [
+        "it has no role_id",
+        "its role_id comes from pulumi:pulumi:StackReference “other”, pulumi:pulumi:StackReference “other”, not from "
+        "a SecurityRole of this stack"]
+    assert [u for _, u in out] == [blank.urn, via.urn]
+
+
+def test_vendor_requirement_widening_skips_what_it_cannot_read_and_msp_additions():
+    from cwroles.policies.rules import vendor_requirement
+
+    from .policy_helpers import ROLE_PERMISSIONS, grant, run
+    from .test_tiers import acme
+
+    vendor = {"module": "Companies", "function": "Company Maintenance", "level": "inquire", "was": "None", "now": "All"}
+    widening = {"cells": [5, {**vendor, "origin": "cwroles:extraGrants[0]"}, {**vendor, "level": "nope"},
+                          {"level": "inquire", "now": "All"}, {**vendor, "now": "Some"}, vendor,
+                          {**vendor, "function": "Contacts"}],
+                "features_added": []}
+    [msg] = run(vendor_requirement, ROLE_PERMISSIONS, acme([grant("Companies › Company Maintenance", "I")],
+                                                           widening=widening))
+    assert msg == ("role “Test Role” is widened by a change to the vendor requirement in integrations/acme-rmm.yaml: "
+                   "Companies › Company Maintenance › Inquire: None → All. Check the change against the vendor page "
+                   "(docs/acme.txt) in this pull request.")
+
+
+def test_broad_writes_counts_cells_after_skipped_ones_and_uses_the_enabled_features():
+    from .test_tiers import ACME, acme
+
+    props = acme([grant_("Companies › Company Maintenance", "E"), grant_("Service Desk › Service Tickets", "AEI")],
+                 features=["ticket-sync"])
+    v = evaluate.role_view(props)
+    [f] = evaluate.broad_writes(v, [], min_functions=1)
+    assert f.message.startswith("Service Desk: role “Test Role” writes on 1 functions (Service Tickets (Add/Edit)), as "
+                                "Acme RMM's requirement in integrations/acme-rmm.yaml documents.")
+    assert f.reason == "writes on 1 Service Desk functions" and [c.level for c in f.cells] == ["add", "edit"]
+    v = evaluate.role_view({**props, "features": []})
+    assert evaluate.broad_writes(v, [], min_functions=1) == []  # without the feature: above, least privilege's
+    assert ACME["integration"] == "acme-rmm"
+
+
+def grant_(where, levels):
+    from .policy_helpers import grant
+
+    return grant(where, levels)
