@@ -81,7 +81,9 @@ def stage(project: dict[str, Any]) -> None:
     for module, names in selected.items():
         staged = STAGE / staged_path(module, dirs)
         staged.write_text(only_these_functions(staged.read_text(encoding="utf-8"), names), encoding="utf-8")
-    (STAGE / "conftest.py").write_text(fresh_caches_conftest(project, selected), encoding="utf-8")
+    conftest = STAGE / "tests" / "conftest.py"  # mutmut copies tests/ (not the stage's root) into mutants/
+    before = conftest.read_text(encoding="utf-8") + "\n\n" if conftest.exists() else ""
+    conftest.write_text(before + fresh_caches_conftest(project, selected), encoding="utf-8")
 
 
 def cached_functions(code: str) -> list[str]:

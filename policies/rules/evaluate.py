@@ -251,7 +251,8 @@ def vendor_requirement(view: RoleView) -> list[Finding]:
         if now.rank > before[level].rank:  # type: ignore[index]
             feats = sorted(f for f in added if now.rank <= req.ceiling(str(c["module"]), str(c["function"]),
                                                                        (view.features - added) | {f})[0][level].rank)  # type: ignore[index]
-            by_feature.setdefault(", ".join(repr(f) for f in feats) or repr(sorted(added)), []).append(c)
+            # the ceiling is the highest enabled row: one added feature alone explains the widening
+            by_feature.setdefault(", ".join(repr(f) for f in feats), []).append(c)
         else:
             by_vendor.append(c)
     out: list[Finding] = []

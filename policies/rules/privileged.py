@@ -15,6 +15,7 @@ from cwroles.permissions import parse_level_name
 from .model import GrantCell, PolicyConfigError, resolve, split_where
 
 _ENTRY_KEYS = ("function", "levels", "reason")
+ORIGIN = "policies/privileged.yaml"
 
 
 @dataclass(frozen=True)
@@ -68,12 +69,10 @@ def _rule(entry: Any, origin: str) -> PrivilegedRule:
 
 @lru_cache(maxsize=1)
 def default_rules() -> tuple[PrivilegedRule, ...]:
-    text = resources.files("cwroles.policies").joinpath("privileged.yaml").read_text("utf-8")
-    data = yaml.safe_load(text)
-    rules = [_rule(e, "policies/privileged.yaml") for e in data.get("privileged") or []]
+    data = yaml.safe_load(resources.files("cwroles.policies").joinpath("privileged.yaml").read_bytes())
+    rules = [_rule(e, ORIGIN) for e in data.get("privileged") or []]
     if data.get("any_delete"):
-        rules.append(PrivilegedRule(None, None, frozenset({"delete"}),
-                                    str(data["any_delete"].get("reason") or "Delete"), "policies/privileged.yaml"))
+        rules.append(PrivilegedRule(None, None, frozenset({"delete"}), str(data["any_delete"]["reason"]), ORIGIN))
     return tuple(rules)
 
 

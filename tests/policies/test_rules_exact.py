@@ -34,6 +34,7 @@ def test_stack_waivers_that_are_not_a_list_or_empty():
 def test_every_stack_waiver_is_read_and_an_unusable_one_says_why():
     ws, problems = parse_stack_waivers([
         5,
+        {"module": "Companies", **OK},
         {"function": "Contacts", **OK},
         {"module": "Companies", "function": "Contactz", **OK},
         {"module": "Companies", "function": "Contacts", "level": "adds", **OK},
@@ -41,6 +42,10 @@ def test_every_stack_waiver_is_read_and_an_unusable_one_says_why():
         {"module": "Companies", "function": "Notes", **OK, "justification": ""},
         {"module": "Companies", "function": "Notes", **OK, "level": ""},
     ])
+    assert ws[0] == StackWaiver("Companies", "", None, info(), False)
+    ws = ws[1:]
+    assert problems.pop(1) == ("waivers[1]: unknown function Companies › ''; no catalog entry is close; see "
+                               "cwroles/data/catalog.yaml")
     assert ws == [
         StackWaiver("", "Contacts", None, info(), False),
         StackWaiver("Companies", "Contactz", None, info(), False),
@@ -53,10 +58,10 @@ def test_every_stack_waiver_is_read_and_an_unusable_one_says_why():
     assert problems == [
         "waivers[0]: must be a mapping with module, function, level (optional), justification, approved_by and "
         "expires; got 5",
-        "waivers[1]: unknown module '': ConnectWise PSA has no such module; 'Contacts' is Companies › Contacts: "
+        "waivers[2]: unknown module '': ConnectWise PSA has no such module; 'Contacts' is Companies › Contacts: "
         "write module 'Companies'",
-        "waivers[2]: unknown function Companies › 'Contactz'; closest catalog entries: 'Contacts', 'Import Contacts'",
-        "waivers[3].level: level 'adds' is not one of add, edit, delete, inquire; use add, edit, delete or inquire "
+        "waivers[3]: unknown function Companies › 'Contactz'; closest catalog entries: 'Contacts', 'Import Contacts'",
+        "waivers[4].level: level 'adds' is not one of add, edit, delete, inquire; use add, edit, delete or inquire "
         "(or leave it out for all levels)",
     ]
     cell = GrantCell("Companies", "Contacts", "add", Level.ALL, True)
@@ -73,6 +78,9 @@ def test_waiver_info_keeps_what_it_can_read_of_an_unusable_waiver():
         expires=None, origin="o", problem="waiver expires 'soon' is not a date; write it as YYYY-MM-DD, e.g. 2027-11-22")
     assert waiver_info("nope", where, "o") == info(
         "", "", None, "o", "waiver must be a mapping with justification, approved_by, expires, got 'nope'; " + NEEDS)
+    assert waiver_info({**OK, "justification": "", "expires": "soon"}, where, "o").problem == (
+        f"waiver is missing justification; {NEEDS}; waiver expires 'soon' is not a date; write it as YYYY-MM-DD, e.g. "
+        "2027-11-22")
     two = waiver_info({"expires": "2027-01-01"}, where, "o")
     assert two.problem == f"waiver is missing justification, approved_by; {NEEDS}"
     assert (two.justification, two.approved_by, two.expires) == ("", "", dt.date(2027, 1, 1))
@@ -88,24 +96,36 @@ def test_waiver_describe_and_validity():
 # ---- grants ---------------------------------------------------------------------------------------------------
 def test_grants_keep_their_metadata_and_a_bad_waiver_stays_on_the_cell():
     grants = [
+        "Companies › Contacts",  # not a grant at all: reported, and the grants after it still count
         {"module": "Nope", "function": "X", "inquire": "All"},
         {"module": "Companies", "function": "Contacts", "inquire": "All", "reason": "r", "source": "s",
          "feature": "f", "origin": "cwroles:extraGrants[0]"},
         {"module": "Companies", "function": "Notes", "add": "My", "waiver": {**OK, "approved_by": ""}},
         {"module": "Companies", "function": "Company Maintenance", "edit": "Some"},
     ]
+    grants.append({"module": "Companies", "function": "Manage Attachments", "add": "All", "colour": "red"})
     parsed = parse_grants(grants)
     assert parsed.problems == [
-        "grants[0]: unknown module 'Nope'; no catalog entry is close; see cwroles/data/catalog.yaml (the pack checks "
+        "grants[0]: must be a mapping with module, function and levels, got 'Companies › Contacts'; write {module: …, "
+        "function: …, inquire: All}",
+        "grants[1]: unknown module 'Nope'; no catalog entry is close; see cwroles/data/catalog.yaml (the pack checks "
         "a grant only when it names a ConnectWise function)",
-        "grants[3].edit (Companies › Company Maintenance): Edit 'Some' is not a level; use None, My or All",
+        "grants[4].edit (Companies › Company Maintenance): Edit 'Some' is not a level; use None, My or All",
+        "grants[5].colour: unknown key 'colour'; allowed: module, function, add, edit, delete, inquire, waiver, reason, "
+        "source, feature, origin",  # a problem of one key: no word about names
     ]
     by_where = {c.where: c for c in parsed.cells}
     assert by_where["Companies › Contacts › Inquire"].origin == "cwroles:extraGrants[0]"
     note = by_where["Companies › Notes › Add"].waiver
     assert note == info(approved_by="", origin="grant waiver", problem=f"waiver is missing approved_by; {NEEDS}")
     assert by_where["Companies › Company Maintenance › Edit"].value is Level.ALL  # checked as the worst case
-    assert parse_grants(None).cells == parse_grants("").cells == []
+    assert by_where["Companies › Contacts › Inquire"].waiver is None
+    assert by_where["Companies › Manage Attachments › Add"].resolved
+    assert parse_grants(None) == parse_grants("") == parse_grants([])
+    assert parse_grants("").problems == [] and parse_grants("").cells == []
+    [table_list] = parse_grants([{"module": "System", "function": "Service Board", "inquire": "All"}]).problems
+    assert table_list.startswith("grants[0]: System › 'Service Board' is not a security-role function but a Table ")
+    assert table_list.endswith(" (the pack checks a grant only when it names a ConnectWise function)")
 
 
 def test_a_grant_of_a_tenant_s_own_function_resolves_in_the_tenant_catalog():
@@ -326,3 +346,85 @@ def grant_(where, levels):
     from .policy_helpers import grant
 
     return grant(where, levels)
+
+
+def test_guard_of_a_stack_policy_records_the_error_without_a_resource():
+    from cwroles.policies.rules import pack
+
+    def check(args, report):
+        raise RuntimeError("broken")
+
+    reported: list[str] = []
+    _guard("cwroles-test")(check)(object(), reported.append)
+    assert len(reported) == 1 and [p for p, _ in pack._failures.take(None)] == ["cwroles-test"]
+
+
+UNKNOWN_TEXT = "<unknown during preview>"
+
+
+def test_a_role_without_an_id_matches_no_member():
+    from cwroles.policies.rules import api_member_role
+
+    from .policy_helpers import API_MEMBER, SECURITY_ROLE, resource, run_stack
+
+    out = run_stack(api_member_role, [resource(SECURITY_ROLE, "role", {"id": None, "name": UNKNOWN_TEXT}),
+                                      resource(API_MEMBER, "m", {"identifier": "m", "role_id": "None"})])
+    assert [m.split(": ")[1].split(". Create")[0] for m, _ in out] == [
+        "its role_id 'None' is not a SecurityRole managed in this stack"]
+
+
+def test_an_expired_waiver_note_is_exact():
+    from cwroles.policies.rules.privileged import default_rules
+
+    from .policy_helpers import grant, role, waiver
+
+    v = evaluate.role_view(role("msp-process", [grant("Companies › Notes", "D", waiver=waiver(expires="2026-01-01"))]))
+    [f] = evaluate.apply_waivers(evaluate.privileged(v, list(default_rules())), v, dt.date(2026, 6, 15))
+    assert (f.status, f.waiver_note) == ("expired", (
+        "Its waiver “vendor needs it to sync invoices” (approved by Jane Admin, expires 2026-01-01; grant waiver) "
+        "expired on 2026-01-01 (today is 2026-06-15); review the grant and renew the waiver with a new expiry date, "
+        "or remove the grant."))
+    assert f.text() == f"{f.message} {f.waiver_note}"
+
+
+def test_without_a_requirement_a_finding_is_on_its_cell_and_says_why():
+    from .policy_helpers import grant, role
+
+    v = evaluate.role_view(role(None, [grant("Companies › Contacts", "I")], role_name=""))
+    assert v.label == "this role"
+    [f] = evaluate.least_privilege(v)
+    assert f.cell is v.cells[0] and f.reason == "no vendor requirement for this role"
+    assert f.message.startswith("Companies › Contacts › Inquire = All is not allowed: this role names no integration")
+
+
+def test_a_widening_by_either_of_two_features_names_both():
+    from cwroles.manifest import Requirement
+    from cwroles.policies.rules import vendor_requirement
+
+    from .policy_helpers import ROLE_PERMISSIONS, grant, role, run
+
+    req = Requirement(integration="two", title="Two", manifest="integrations/two.yaml", features={"a": "A", "b": "B"},
+                      grants=[{"module": "Companies", "function": "Contacts", "levels": {"inquire": "All"}, "feature": f}
+                              for f in ("a", "b")]).model_dump()
+    widening = {"cells": [{"module": "Companies", "function": "Contacts", "level": "inquire", "was": "None",
+                           "now": "All"}], "features_added": ["a", "b"]}
+    props = {**role("two", [grant("Companies › Contacts", "I")], features=["a", "b"]), "requirement": req,
+             "widening": widening}
+    assert run(vendor_requirement, ROLE_PERMISSIONS, props) == [
+        "role “Test Role” is widened by feature 'a', 'b' switched on in stack config cwroles:features (part of Two's "
+        "requirement in integrations/two.yaml): Companies › Contacts › Inquire: None → All."]
+
+
+def test_a_gated_row_before_the_ungated_one_of_a_function():
+    from cwroles.manifest import Requirement
+
+    req = Requirement(integration="x", title="X", manifest="m", features={"f": "F"}, grants=[
+        {"module": "Companies", "function": "Contacts", "levels": {"edit": "All"}, "feature": "f"},
+        {"module": "Companies", "function": "Notes", "levels": {"inquire": "All"}},
+        {"module": "Companies", "function": "Contacts", "levels": {"inquire": "My"}}])
+    ceiling, gated = req.ceiling("Companies", "Contacts", set())
+    assert ceiling == {"add": Level.NONE, "edit": Level.NONE, "delete": Level.NONE, "inquire": Level.MY}
+    assert gated is req.grants[0]
+    with pytest.raises(ValueError, match=r"features used but not declared: \['g'\]"):
+        Requirement(integration="x", title="X", manifest="m", grants=[
+            {"module": "Companies", "function": "Contacts", "levels": {"edit": "All"}, "feature": "g"}])
