@@ -310,6 +310,7 @@ MESSAGE_ARGS: dict[str, Any] = {
     "Finding": {"policies/rules/evaluate.py": slice(0, 1), "stacks/drift.py": slice(3, 4)},  # the message only
     "problem": slice(0, 2), "notice": slice(0, 2), "Problem": slice(0, 2),  # message, fix (never the severity)
     "UnknownName": slice(0, 2), "_error": slice(1, 3),  # drift's _error(stack, message, fix)
+    "require_known": slice(1, 2),  # the property named when the SDK says "can't run during preview"
 }
 MESSAGE_KEYWORDS = {"hint", "reason", "message", "summary", "detail", "fix"}
 MESSAGE_VARIABLES = {"msg", "message", "hint", "reason", "why", "note", "what", "fix", "desc", "source", "via", "known",

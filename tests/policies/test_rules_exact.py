@@ -428,3 +428,23 @@ def test_a_gated_row_before_the_ungated_one_of_a_function():
     with pytest.raises(ValueError, match=r"features used but not declared: \['g'\]"):
         Requirement(integration="x", title="X", manifest="m", grants=[
             {"module": "Companies", "function": "Contacts", "levels": {"edit": "All"}, "feature": "g"}])
+
+
+def test_role_view_reads_what_the_policies_need_and_ignores_what_it_cannot_read():
+    from .policy_helpers import grant, role
+
+    v = evaluate.role_view({**role("msp-process", [grant("Companies › Contacts", "I")]), "role_name": None,
+                            "features": "sync", "widening": ["not", "a", "mapping"]})
+    assert (v.integration, v.features, v.widening, v.label, v.project_manifest) == ("msp-process", set(), None,
+                                                                                   "this role", False)
+    assert evaluate.role_view(role(None, [])).integration is None
+    carried = {**role("acme", []), "requirement": empty_requirement("acme").model_copy(
+        update={"manifest": "integrations/acme.yaml"}).model_dump()}
+    assert evaluate.role_view(carried).project_manifest
+    builtin = {**role("mobius", []), "requirement": requirement_for("mobius", None)[0].model_dump()}
+    assert not evaluate.role_view(builtin).project_manifest  # the built-in manifest, carried along
+    v = evaluate.role_view(role("msp-process", [], customize={"Nope › Nothing": ["X"], "Companies › Nada": ["Y"]}))
+    assert v.customize_problems == [
+        "customize['Nope › Nothing']: unknown module 'Nope'; no catalog entry is close; see cwroles/data/catalog.yaml",
+        "customize['Companies › Nada']: unknown function Companies › 'Nada'; no catalog entry is close; see "
+        "cwroles/data/catalog.yaml"]

@@ -340,6 +340,7 @@ def test_the_built_in_privileged_rules():
     assert len(any_delete) == 1 and any_delete[0].levels == {"delete"}
     assert any_delete[0].describe() == "any function (Delete)"
     assert any_delete[0].reason == "Delete removes records for good (any function)"
+    assert any_delete[0].origin == "policies/privileged.yaml"
     cell = GrantCell("Service Desk", "Service Tickets", "delete", Level.MY, True)
     assert any_delete[0].matches(cell) and not any_delete[0].matches(
         GrantCell("Service Desk", "Service Tickets", "edit", Level.ALL, True))
