@@ -294,14 +294,16 @@ def test_pack_errors_groups_the_failed_policies_by_cause():
 def test_every_api_member_is_checked_and_a_blank_role_id_is_no_role():
     from cwroles.policies.rules import api_member_role
 
-    from .policy_helpers import API_MEMBER, SECURITY_ROLE, resource, run_stack
+    from .policy_helpers import API_MEMBER, SECURITY_ROLE, UNKNOWN_STRING, resource, run_stack
 
     role_ = resource(SECURITY_ROLE, "role", {"id": "", "name": "", "role_id": "17"})
     ok = resource(API_MEMBER, "ok", {"identifier": "ok", "role_id": "17"})
     blank = resource(API_MEMBER, "blank", {"identifier": "blank", "role_id": ""})
     other = resource("pulumi:pulumi:StackReference", "other", {})
     via = resource(API_MEMBER, "via", {"identifier": "via", "role_id": "9"}, pdeps={"role_id": [other, other]})
-    out = run_stack(api_member_role, [role_, ok, blank, via])
+    bound = resource(API_MEMBER, "bound", {"identifier": "bound", "role_id": UNKNOWN_STRING}, pdeps={"role_id": [role_]})
+    after = resource(API_MEMBER, "after", {"identifier": "after", "role_id": UNKNOWN_STRING}, deps=[role_])
+    out = run_stack(api_member_role, [role_, bound, after, ok, blank, via])
     assert [m.split(": ")[1].split(". Create")[0] for m, _ in out] == [
         "it has no role_id",
         "its role_id comes from pulumi:pulumi:StackReference “other”, pulumi:pulumi:StackReference “other”, not from "
@@ -315,15 +317,15 @@ def test_vendor_requirement_widening_skips_what_it_cannot_read_and_msp_additions
     from .policy_helpers import ROLE_PERMISSIONS, grant, run
     from .test_tiers import acme
 
-    vendor = {"module": "Companies", "function": "Company Maintenance", "level": "inquire", "was": "None", "now": "All"}
+    vendor = {"module": "Companies", "function": "Company Maintenance", "level": "inquire", "was": "My", "now": "All"}
     widening = {"cells": [5, {**vendor, "origin": "cwroles:extraGrants[0]"}, {**vendor, "level": "nope"},
-                          {"level": "inquire", "now": "All"}, {**vendor, "now": "Some"}, vendor,
+                          {"level": "inquire", "now": "All"}, {**vendor, "now": "Some"}, {**vendor, "level": "edit"}, vendor,
                           {**vendor, "function": "Contacts"}],
                 "features_added": []}
     [msg] = run(vendor_requirement, ROLE_PERMISSIONS, acme([grant("Companies › Company Maintenance", "I")],
                                                            widening=widening))
     assert msg == ("role “Test Role” is widened by a change to the vendor requirement in integrations/acme-rmm.yaml: "
-                   "Companies › Company Maintenance › Inquire: None → All. Check the change against the vendor page "
+                   "Companies › Company Maintenance › Inquire: My → All. Check the change against the vendor page "
                    "(docs/acme.txt) in this pull request.")
 
 
@@ -448,3 +450,61 @@ def test_role_view_reads_what_the_policies_need_and_ignores_what_it_cannot_read(
         "customize['Nope › Nothing']: unknown module 'Nope'; no catalog entry is close; see cwroles/data/catalog.yaml",
         "customize['Companies › Nada']: unknown function Companies › 'Nada'; no catalog entry is close; see "
         "cwroles/data/catalog.yaml"]
+
+
+def test_each_finding_after_one_without_a_waiver_is_judged():
+    from cwroles.policies.rules.privileged import default_rules
+
+    from .policy_helpers import grant, role, waiver
+
+    v = evaluate.role_view(role("msp-process", [grant("Companies › Notes", "D"),
+                                                grant("Companies › Contacts", "D", waiver=waiver())]))
+    findings = evaluate.apply_waivers(evaluate.privileged(v, list(default_rules())), v, dt.date(2026, 6, 15))
+    assert [(f.cell.function, f.status) for f in findings] == [("Notes", "violation"), ("Contacts", "waived")]
+
+
+def test_broad_writes_judges_every_module():
+    from .policy_helpers import grant, role
+
+    # Contacts › Inquire (not a write) comes before the Notes and Manage Attachments writes
+    v = evaluate.role_view(role("msp-process", [grant("Companies › Contacts", "AEI"), grant("Companies › Notes", "AEI"),
+                                                grant("Companies › Manage Attachments", "AI")]))
+    [f] = evaluate.broad_writes(v, [], min_functions=3)
+    assert f.reason == "writes on 3 Companies functions"
+    assert evaluate.broad_writes(v, [], min_functions=4) == []
+
+
+def test_plain_copies_proxies_and_marks_what_they_cannot_give():
+    from collections.abc import Mapping, Sequence
+
+    from pulumi_policy.proxy import UNKNOWN_OBJECT_VALUE, UnknownValueError
+
+    from cwroles.policies.rules.model import plain
+
+    class Proxy(Mapping):
+        def __init__(self, data):
+            self.data = data
+
+        def __getitem__(self, k):
+            if k == "secret":
+                raise UnknownValueError(UNKNOWN_OBJECT_VALUE, [k])
+            return self.data[k]
+
+        def __iter__(self):
+            return iter(self.data)
+
+        def __len__(self):
+            return len(self.data)
+
+    class Items(Sequence):
+        def __getitem__(self, i):
+            if i == 1:
+                raise UnknownValueError(UNKNOWN_OBJECT_VALUE, [str(i)])
+            return ["a", "b"][i]
+
+        def __len__(self):
+            return 2
+
+    got = plain(Proxy({"__provider": "blob", "a": (1, "04da6b54-80e4-46f7-96ec-b56ff0331ba9"), "secret": 1,
+                       "items": Items(), "raw": b"ab"}))
+    assert got == {"a": [1, UNKNOWN], "secret": UNKNOWN, "items": ["a", UNKNOWN], "raw": b"ab"}
