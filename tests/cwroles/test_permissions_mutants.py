@@ -70,3 +70,72 @@ def test_every_allow_list_is_read_after_a_bad_one():
     [p] = parse_customize(["x"], Where(path=("customize",)))[1]
     assert str(p) == ("customize: must map \"Module › Function\" to a list of allow-list items; e.g. "
                       "{'System › Table Setup': ['Service / Service Board']}")
+
+
+# ---- grants: strict (manifests, stacks) and lenient (the policy pack) ---------------------------------------
+from cwroles.catalog import Catalog, load_catalog  # noqa: E402
+from cwroles.permissions import parse_grant, parse_grant_list, parse_waiver  # noqa: E402
+
+
+def narrowed(levels=("inquire",), function="SLA Dashboard") -> Catalog:
+    data = load_catalog().model_dump()
+    row = next(f for m in data["modules"] for f in m["functions"] if f["name"] == function)
+    row["levels"] = list(levels)
+    return Catalog.model_validate(data)
+
+
+def test_a_level_that_does_not_apply_is_refused_strictly_and_checked_at_its_worst_leniently():
+    raw = {"module": "Service Desk", "function": "SLA Dashboard", "add": "All", "edit": "Some", "inquire": "My"}
+    row, problems = parse_grant(raw, Where(path=("grants", 0)), narrowed())
+    assert row is None and [str(p) for p in problems] == [
+        "grants[0].add (Service Desk › SLA Dashboard): the Add level does not apply to Service Desk › SLA Dashboard "
+        "(its levels: Inquire); remove add",
+        "grants[0].edit (Service Desk › SLA Dashboard): Edit 'Some' is not a level; use None, My or All"]
+    row, lenient = parse_grant(raw, Where(path=("grants", 0)), narrowed(), lenient_levels=True)
+    assert [str(p) for p in lenient] == [str(p) for p in problems] + [
+        "grants[0].edit (Service Desk › SLA Dashboard): the Edit level does not apply to Service Desk › SLA Dashboard "
+        "(its levels: Inquire); remove edit"]
+    assert row is not None and row.levels == {"add": Level.ALL, "edit": Level.ALL, "delete": Level.NONE,
+                                              "inquire": Level.MY}
+    none = parse_grant({**raw, "add": None, "edit": None, "inquire": "All"}, Where(), narrowed(()), lenient_levels=True)
+    assert "(its levels: none)" in str(none[1][0])
+    strict, _ = parse_grant({"module": "Companies", "function": "Contacts", "add": "Some", "inquire": "All"}, Where())
+    assert strict is None
+
+
+def test_an_unknown_function_is_kept_as_written_by_the_pack_and_blank_names_are_missing():
+    row, problems = parse_grant({"module": " Companies ", "function": " Nope ", "add": "Some"}, Where(path=("g",)),
+                                lenient_levels=True)
+    assert (row.module, row.function, row.resolved, row.levels["add"]) == ("Companies", "Nope", False, Level.ALL)
+    assert str(problems[-1]) == "g.add (Companies › Nope): Add 'Some' is not a level; use None, My or All"
+    assert parse_grant({"module": " Companies ", "function": " Nope "}, Where())[0] is None  # strict
+    row, problems = parse_grant({"module": " ", "function": "Contacts"}, Where(path=("g",)))
+    assert row is None and [str(p) for p in problems] == [
+        "g: missing module; a grant names a module and a function, e.g. module: Finance, function: Invoicing"]
+
+
+def test_a_grant_list_reads_every_grant_and_is_strict_unless_asked():
+    raw = [{"module": "Companies", "function": "Contacts", "add": "Some"}, "skip me",
+           {"module": "Companies", "function": "Notes", "inquire": "All"}]
+    rows, _ = parse_grant_list(raw, Where(path=("grants",)), skip=lambda g: g == "skip me")
+    assert rows[0] is None and rows[1] is None and rows[2].function == "Notes"
+    rows, _ = parse_grant_list(raw[:1], Where(path=("grants",)), lenient_levels=True)
+    assert rows[0].levels["add"] is Level.ALL
+    [p] = parse_grant_list({"a": 1}, Where(path=("grants",)))[1]
+    assert str(p) == "grants: must be a list of grants, got dict; write one `- {module: …, function: …, inquire: All}` " \
+                     "per grant"
+
+
+def test_a_waiver_without_an_expiry_says_only_that():
+    w, problems = parse_waiver({"justification": "j", "approved_by": "a"}, Where(path=("waiver",)))
+    assert w is None and [p.message for p in problems] == ["waiver is missing expires"]
+
+
+def test_a_stack_waiver_of_a_tenant_s_own_function():
+    from cwroles.catalog_extras import catalog_for
+
+    catalog = catalog_for({"functions": [{"module": "Companies", "function": "Acme Sync", "levels": ["inquire"]}]})
+    raw = [{"module": "Companies", "function": "Acme Sync", **OK}]
+    out, problems = parse_stack_waivers(raw, Where(path=("waivers",)), catalog)
+    assert [(w.module, w.function) for w in out] == [("Companies", "Acme Sync")] and problems == []
+    assert parse_stack_waivers(raw, Where(path=("waivers",)))[0] == []
