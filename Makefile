@@ -10,7 +10,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup venv pulumi browser demo test test-quick test-engine bench clean-state
+.PHONY: setup venv pulumi browser demo lint test test-quick test-engine bench clean-state
 
 setup: venv pulumi ## virtualenv + pinned Pulumi CLI (built from Go modules if needed)
 
@@ -34,11 +34,21 @@ browser: ## headless Chromium for the console test (Debian package)
 demo: setup ## held to the CI guard: stops what it starts, changes no tracked file
 	@scripts/no-leftovers.py scripts/with-pulumi-env.sh $(PY) scripts/demo.py
 
-test: setup browser
-	@scripts/with-pulumi-env.sh $(PY) -m pytest -q
+lint: venv ## ruff on the tree, mypy on the core and the provider (part of `make test`)
+	@echo "==> ruff and mypy"
+	@$(VENV)/bin/ruff check --quiet .
+	@$(PY) scripts/typecheck.py --no-error-summary
+
+QUICK := -m "not engine and not browser" -n auto --dist loadfile
+
+test: setup browser lint ## the quick tests on every core, then the real engine and the browser
+	@echo "==> quick tests"
+	@scripts/with-pulumi-env.sh $(PY) -m pytest -q $(QUICK)
+	@echo "==> engine and browser tests"
+	@scripts/with-pulumi-env.sh $(PY) -m pytest -q -m "engine or browser"
 
 test-quick: venv ## everything but the real engine and the browser: under a minute
-	@$(PY) -m pytest -q -m "not engine and not browser"
+	@$(PY) -m pytest -q $(QUICK)
 
 test-engine: setup
 	@scripts/with-pulumi-env.sh $(PY) -m pytest -q -m engine

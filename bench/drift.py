@@ -105,7 +105,7 @@ class Seeder:
 
         def res(type_: str, name: str, id_: Any, inputs: dict, outs: dict, deps: list[str], provider) -> dict[str, Any]:
             pickled = {"__provider": serialize_provider(provider)}  # what the dynamic provider host unpickles
-            clean = lambda d: {k: v for k, v in {**d, **pickled}.items() if v is not None}  # noqa: E731 (nulls dropped)
+            clean = lambda d: {k: v for k, v in {**d, **pickled}.items() if v is not None}
             return {"urn": f"urn:pulumi:{stack}::{PROJECT}::{type_}::{name}", "custom": True, "id": str(id_),
                     "type": type_, "inputs": clean(inputs), "outputs": clean(outs), "parent": stack_urn,
                     "dependencies": deps, "provider": f"{provider_urn}::{provider_id}"}

@@ -58,7 +58,7 @@ def per_method(sim, workdir: Path) -> list[dict[str, Any]]:
         sim.reset_metrics()
         try:
             out = fn()
-        except Exception as e:  # noqa: BLE001 - only the expected failure passes
+        except Exception as e:
             if expect is None or not isinstance(e, expect):
                 raise
             out = None

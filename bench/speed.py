@@ -41,11 +41,11 @@ OPS: list[tuple[str, str, tuple[str, ...], Optional[int]]] = [
     ("reference: preview", "reference", ("preview", "--expect-no-changes"), 0),
     ("reference: preview --refresh", "reference", ("preview", "--refresh", "--expect-no-changes"), 3),
     ("cwroles: preview", "cwroles", ("preview", "--expect-no-changes"), 0),
-    ("cwroles: preview --refresh", "cwroles", ("preview", "--refresh", "--expect-no-changes"), 5),
+    ("cwroles: preview --refresh", "cwroles", ("preview", "--refresh", "--expect-no-changes"), 4),
 ]
 REFRESH_OPS: list[tuple[str, str, tuple[str, ...], Optional[int]]] = [
-    ("cwroles: refresh --yes (CLI: preview pass + refresh)", "cwroles", ("refresh", "--yes"), 10),
-    ("cwroles: refresh --yes --skip-preview", "cwroles", ("refresh", "--yes", "--skip-preview"), 5),
+    ("cwroles: refresh --yes (CLI: preview pass + refresh)", "cwroles", ("refresh", "--yes"), 8),
+    ("cwroles: refresh --yes --skip-preview", "cwroles", ("refresh", "--yes", "--skip-preview"), 4),
 ]
 PAIRS = [("cwroles: preview", "reference: preview"),
          ("cwroles: preview --refresh", "reference: preview --refresh")]
@@ -109,7 +109,7 @@ def _setup(sim: Any, tmp: Path) -> dict[str, tuple[Project, str]]:
     except auto.errors.CommandError as e:
         if "does not match the code" not in str(e):
             raise
-    [checklist] = (cw.root / ".cwroles" / "checklists").glob("*.md")
+    [checklist] = (cw.root / ".cwroles" / "checklists").rglob("*.md")  # <stack>/<company>/<role>.md
     apply_checklist(sim.console_api, checklist.stem, checklist.read_text())
     stack.up()
     return {"floor": (floor, "floor"), "reference": (ref, "reference"), "cwroles": (cw, INTEGRATION)}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 from rich.console import Console
@@ -253,9 +252,3 @@ def sarif_text(a: "Audit") -> str:
     return json.dumps(sarif(a), indent=2, ensure_ascii=False) + "\n"
 
 
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)  # a reader never sees half a report
-    return path

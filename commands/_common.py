@@ -2,14 +2,35 @@
 
 from __future__ import annotations
 
-from typing import NoReturn, Optional
+import os
+from typing import Any, NoReturn, Optional
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 
-console = Console()
-err = Console(stderr=True)
+PIPED_WIDTH = 200  # columns of output that is not a terminal: a CI log, a file, a ticket
+
+
+class _Console(Console):
+    """rich's Console reads COLUMNS once, when it is made (here: at import), so the width of a command's
+    output depended on what ran first. This one reads it at each print; output that is not a terminal is
+    PIPED_WIDTH wide instead of rich's 80, so role, function and integration names are not cut."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._width = self._height = None  # never the COLUMNS of import time
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        live = Console.size.fget(self)  # type: ignore[attr-defined]
+        columns = os.environ.get("COLUMNS", "")
+        width = int(columns) if columns.isdigit() else live.width if self.is_terminal else PIPED_WIDTH
+        return ConsoleDimensions(width, live.height)
+
+
+console = _Console()
+err = _Console(stderr=True)
 
 
 def group(help: str) -> typer.Typer:

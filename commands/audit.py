@@ -39,6 +39,7 @@ from cwroles.provider import ApiMemberModel, ConnectWiseError
 from cwroles.provider.tenant import RoleReading, TenantReading, customize_lists, read_customize, read_tenant
 
 from . import _audit_reports as reports
+from ._reports import write_text
 from ._common import console, err, fail
 from ._tenant import DIR_HELP, STACK_HELP, Connection, connect, read_failed, status
 
@@ -459,7 +460,7 @@ def audit(
     written = []
     for path, render in ((markdown, reports.markdown), (json_path, reports.json_text), (sarif, reports.sarif_text)):
         if path is not None:
-            reports.write(path, render(result))
+            write_text(path, render(result))
             written.append(str(path))
     if written:
         status("Wrote " + ", ".join(written) + ".")

@@ -132,7 +132,7 @@ class Catalog(_Model):
         if m is not None:
             return m
         raise CatalogError(
-            f"unknown module {name!r}; {_closest(name, [m.name for m in self.modules])}"
+            f"unknown module {name!r}; {closest_text(name, [m.name for m in self.modules])}"
         )
 
     def function(self, module: str, function: str) -> tuple[Module, Function]:
@@ -149,7 +149,7 @@ class Catalog(_Model):
         ]
         hint = f" (it exists as {', '.join(elsewhere)})" if elsewhere else ""
         raise CatalogError(
-            f"unknown function {m.name} › {function!r}{hint}; {_closest(function, names)}"
+            f"unknown function {m.name} › {function!r}{hint}; {closest_text(function, names)}"
         )
 
     def setup_table(self, name: str) -> SetupTable:
@@ -160,7 +160,7 @@ class Catalog(_Model):
             if key in {normalize(n) for n in names}:
                 return t
         raise CatalogError(
-            f"unknown Table Setup table {name!r}; {_closest(name, [t.name for t in self.setup_tables])}"
+            f"unknown Table Setup table {name!r}; {closest_text(name, [t.name for t in self.setup_tables])}"
         )
 
     def menu_entry(self, name: str) -> MenuEntry:
@@ -181,12 +181,22 @@ class Catalog(_Model):
         return item.strip()
 
 
-def _closest(name: str, candidates: list[str]) -> str:
+# The bundled catalog is incomplete and the live tenant is the authority on its own: a name it lacks may
+# still be right, so every "unknown" says how to declare it.
+TENANT_CATALOG_FIX = ("if your ConnectWise has it (the bundled catalog is incomplete), declare it under tenant_catalog: "
+                      "(`cwroles catalog diff` prints what your tenant has beyond the bundled catalog)")
+
+
+def close_names(name: str, candidates: list[str], cutoff: float) -> list[str]:
+    """Up to three of ``candidates`` that look like ``name`` (case, spacing and punctuation aside)."""
     by_norm = {normalize(c): c for c in candidates}
-    near = difflib.get_close_matches(normalize(name), list(by_norm), n=3, cutoff=0.5)
-    if near:
-        return "closest catalog entries: " + ", ".join(repr(by_norm[n]) for n in near)
-    return "no catalog entry is close; see cwroles/data/catalog.yaml"
+    return [by_norm[n] for n in difflib.get_close_matches(normalize(name), list(by_norm), n=3, cutoff=cutoff)]
+
+
+def closest_text(name: str, candidates: list[str]) -> str:
+    near = close_names(name, candidates, 0.5)
+    found = "closest catalog entries: " + ", ".join(repr(n) for n in near) if near else "no catalog entry is close"
+    return f"{found}; {TENANT_CATALOG_FIX}"
 
 
 class CompiledCatalog(_Model):

@@ -17,8 +17,8 @@ from typing import Any, Mapping, Optional
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
-from .catalog import (LEVEL_NAMES, Catalog, CatalogError, Function, LevelName, MenuEntry, Module, SetupTable,
-                      load_catalog, normalize)
+from .catalog import (LEVEL_NAMES, Catalog, CatalogError, Customize, Function, LevelName, MenuEntry, Module,
+                      SetupTable, load_catalog, normalize)
 from .problems import Problem, Where
 
 TENANT_SOURCE = "tenant"  # the `sources` tag of an entry only the tenant has
@@ -35,6 +35,12 @@ class ExtraFunction(_Extra):
     function: str = Field(min_length=1, max_length=100, description="The function, as ConnectWise shows it")
     levels: list[LevelName] = Field(default_factory=lambda: list(LEVEL_NAMES), min_length=1,
                                     description="The levels it has (default: all four)")
+    identifier: Optional[str] = Field(None, min_length=1, max_length=50,
+                                      description="Its moduleFunctionIdentifier (default: made from the name)")
+    module_identifier: Optional[str] = Field(
+        None, min_length=1, max_length=50, validation_alias=AliasChoices("module_identifier", "moduleIdentifier"),
+        description="A new module's identifier (default: made from the name)")
+    customize: Optional[Customize] = Field(None, description="Its Customize list, if it has one")
 
 
 class ExtraSetupTable(_Extra):
@@ -67,7 +73,9 @@ class CatalogExtras(_Extra):
         out: dict[str, Any] = {}
         if self.functions:
             out["functions"] = [{"module": f.module, "function": f.function,
-                                 **({"levels": list(f.levels)} if list(f.levels) != list(LEVEL_NAMES) else {})}
+                                 **({"levels": list(f.levels)} if list(f.levels) != list(LEVEL_NAMES) else {}),
+                                 **f.model_dump(mode="json", include={"identifier", "module_identifier", "customize"},
+                                                exclude_none=True)}
                                 for f in self.functions]
         if self.setup_tables:
             out["setup_tables"] = [{"category": t.category, "table": t.table} for t in self.setup_tables]
@@ -79,35 +87,57 @@ class CatalogExtras(_Extra):
         return json.dumps(self.to_json(), sort_keys=True)
 
 
-def _identifier(name: str) -> str:
+def identifier_for(name: str) -> str:
+    """An identifier in the catalog's style ("Ticket Templates" -> "TicketTemplates")."""
     words = re.findall(r"[A-Za-z0-9]+", name)
     return "".join(w[:1].upper() + w[1:] for w in words) or "Tenant"
 
 
-def _build(bundled: Catalog, extras: CatalogExtras) -> Catalog:
-    modules = [m.model_dump() for m in bundled.modules]
+def merge(bundled: Catalog, extras: CatalogExtras) -> tuple[CatalogExtras, Catalog]:
+    """(the extras the tenant really adds, named as the catalog names their module; the merged catalog).
+
+    An extra the catalog already holds (same name or alias, any spelling) is dropped: the catalog's entry
+    wins, and adding the same extras twice changes nothing.
+    """
+    modules = list(bundled.modules)
+    kept_functions: list[ExtraFunction] = []
     for x in extras.functions:
         index = next((i for i, m in enumerate(modules)
-                      if normalize(x.module) in {normalize(n) for n in [m["name"], *m["aliases"]]}), None)
+                      if normalize(x.module) in {normalize(n) for n in [m.name, *m.aliases]}), None)
         if index is None:
-            modules.append(Module(name=x.module, identifier=_identifier(x.module), functions=[]).model_dump())
+            modules.append(Module(name=x.module, identifier=x.module_identifier or identifier_for(x.module),
+                                  functions=[]))
             index = len(modules) - 1
-        fns = modules[index]["functions"]
-        if any(normalize(x.function) in {normalize(n) for n in [f["name"], *f["aliases"]]} for f in fns):
-            continue  # the catalog has it (any spelling): the catalog's entry wins
-        fns.append(Function(name=x.function, identifier=_identifier(x.function), levels=list(x.levels),
-                            sources=[TENANT_SOURCE]).model_dump())
-    tables = [t.model_dump() for t in bundled.setup_tables]
+        module = modules[index]
+        if any(normalize(x.function) in {normalize(n) for n in [f.name, *f.aliases]} for f in module.functions):
+            continue
+        fn = Function(name=x.function, identifier=x.identifier or identifier_for(x.function), levels=list(x.levels),
+                      customize=x.customize, sources=[TENANT_SOURCE])
+        modules[index] = module.model_copy(update={"functions": [*module.functions, fn]})
+        kept_functions.append(x.model_copy(update={"module": module.name}))
+    tables = list(bundled.setup_tables)
+    kept_tables: list[ExtraSetupTable] = []
     for t in extras.setup_tables:
-        if not any(normalize(t.name) == normalize(f"{o['category']} / {o['table']}") for o in tables):
-            tables.append(SetupTable(category=t.category, table=t.table, sources=[TENANT_SOURCE]).model_dump())
-    entries = [e.model_dump() for e in bundled.custom_menu_entries]
+        if not any(normalize(t.name) == normalize(old.name) for old in tables):
+            tables.append(SetupTable(category=t.category, table=t.table, sources=[TENANT_SOURCE]))
+            kept_tables.append(t)
+    entries = list(bundled.custom_menu_entries)
+    kept_entries: list[ExtraMenuEntry] = []
     for e in extras.custom_menu_entries:
-        if not any(normalize(e.name) == normalize(o["name"]) for o in entries):
-            entries.append(MenuEntry(name=e.name, sources=[TENANT_SOURCE]).model_dump())
+        if not any(normalize(e.name) == normalize(old.name) for old in entries):
+            entries.append(MenuEntry(name=e.name, sources=[TENANT_SOURCE]))
+            kept_entries.append(e)
     # A new model (not a copy): nothing cached on the bundled catalog carries over.
-    return Catalog.model_validate({**bundled.model_dump(exclude={"modules", "setup_tables", "custom_menu_entries"}),
-                                   "modules": modules, "setup_tables": tables, "custom_menu_entries": entries})
+    merged = Catalog.model_validate({
+        **bundled.model_dump(exclude={"modules", "setup_tables", "custom_menu_entries"}),
+        "modules": [m.model_dump() for m in modules], "setup_tables": [t.model_dump() for t in tables],
+        "custom_menu_entries": [e.model_dump() for e in entries]})
+    kept = CatalogExtras(functions=kept_functions, setup_tables=kept_tables, custom_menu_entries=kept_entries)
+    return kept, merged
+
+
+def _build(bundled: Catalog, extras: CatalogExtras) -> Catalog:
+    return merge(bundled, extras)[1]
 
 
 @lru_cache(maxsize=32)
@@ -171,5 +201,5 @@ def catalog_for(raw: Any) -> Catalog:
     return extend(extras_of(raw))
 
 
-__all__ = ["CatalogExtras", "ExtraFunction", "ExtraSetupTable", "ExtraMenuEntry", "extend", "parse_extras",
-           "extras_of", "catalog_for", "TENANT_SOURCE"]
+__all__ = ["CatalogExtras", "ExtraFunction", "ExtraSetupTable", "ExtraMenuEntry", "extend", "merge", "identifier_for",
+           "parse_extras", "extras_of", "catalog_for", "TENANT_SOURCE"]

@@ -178,7 +178,7 @@ def grid_to_json(grid: Grid) -> dict[str, dict[str, str]]:
     """Stable, state-friendly form: {"Module › Function": {"add": "All", ...}} (non-None only)."""
     out: dict[str, dict[str, str]] = {}
     for (m, f), levels in sorted(grid.items()):
-        granted = {n: lv.value for n, lv in levels.items() if lv is not Level.NONE}
+        granted: dict[str, str] = {n: lv.value for n, lv in levels.items() if lv is not Level.NONE}
         if granted:
             out[join_function(m, f)] = granted
     return out
@@ -193,6 +193,32 @@ def grid_from_json(data: Mapping[str, Mapping[str, str]]) -> Grid:
             cell[n] = Level.parse(v)  # type: ignore[index]
         grid[(m, f)] = cell
     return grid
+
+
+def drift_lines(before: Grid, after: Grid) -> list[str]:
+    """Cells that changed from ``before`` to ``after``, one line each ("M › F › Level: now X (was Y)"), in
+    ``after``'s order (functions only ``before`` has last). The provider records them; cwroles drift reads
+    them back with :func:`parse_drift_line`."""
+    keys = [k for k in after if k in before] + [k for k in after if k not in before] + [k for k in before if k not in after]
+    out = []
+    for k in keys:
+        b = before.get(k) or _none_levels()
+        a = after.get(k) or _none_levels()
+        for n in LEVEL_NAMES:
+            if a[n] != b[n]:
+                out.append(f"{join_function(k[0], k[1], n)}: now {a[n].value} (was {b[n].value})")
+    return out
+
+
+def parse_drift_line(line: str) -> tuple[tuple[str, str, LevelName], str]:
+    """((module, function, level), the level it was) of a :func:`drift_lines` line; ValueError if it is not one."""
+    where, sep, rest = line.partition(": now ")
+    cell, sep2, level = where.rpartition(" › ")
+    if not (sep and sep2 and "(was " in rest and level.strip().lower() in LEVEL_NAMES):
+        raise ValueError(f"not a drift line: {line!r}")
+    module, function = split_function(cell)
+    was = rest.split("(was ", 1)[1].rstrip(")")
+    return (module, function, level.strip().lower()), was  # type: ignore[return-value]
 
 
 def render_checklist(
@@ -261,7 +287,7 @@ def parse_checklist(markdown: str) -> list[ChecklistItem]:
             for lv, want in cell.findall(cells):
                 items.append(ChecklistItem(module=module, function=function, level=lv.lower(), desired=Level(want)))
         elif line.startswith("- [ ] move to ") and customize is not None:
-            m, _, f = customize.partition(" › ")
+            m, f = split_function(customize)
             allow = "“Allow" in line
             items.append(ChecklistItem(module=m, function=f, customize_function=customize,
                                        item=line.split("”: ", 1)[1], allow=allow))

@@ -178,8 +178,9 @@ class Manifest(_Model):
                 out.append(m.rows[0])
                 continue
             base = m.rows[0]
+            levels: dict[str, Any] = {str(n): lv for n, lv in m.levels.items()}
             out.append(base.model_copy(update={
-                **m.levels, "waiver": m.waiver,
+                **levels, "waiver": m.waiver,
                 "reason": "; ".join(dict.fromkeys(r.reason for r in m.rows)),
                 "source": "; ".join(dict.fromkeys(r.source for r in m.rows)),
             }))
@@ -574,7 +575,7 @@ def parse_manifest_text(text: str, display: str, catalog: Catalog | None = None,
     if not any(p.is_error for p in problems):
         try:
             manifest = Manifest.model_validate(data)
-        except Exception as e:  # noqa: BLE001 - a check above should have caught it: report, never a traceback
+        except Exception as e:
             problems.append(Problem(f"not a valid manifest: {str(e).splitlines()[0]}", "see `cwroles manifest schema`",
                                     display))
         else:

@@ -8,7 +8,6 @@ The one home of "Module › Function" text, of the notice shown when a vendor's 
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -18,7 +17,7 @@ from typing import Any, Callable, Optional
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from .catalog import Catalog, CatalogError, Function, Module, load_catalog, normalize
+from .catalog import Catalog, CatalogError, Function, Module, close_names, closest_text, load_catalog, normalize
 
 SEPARATOR = " › "
 _SPLIT = re.compile(r"\s*(?:›|>)\s*")
@@ -124,18 +123,6 @@ def _singular(text: str) -> str:
     return " ".join(words)
 
 
-def _close(name: str, candidates: list[str], cutoff: float) -> list[str]:
-    by_norm = {normalize(c): c for c in candidates}
-    return [by_norm[n] for n in difflib.get_close_matches(normalize(name), list(by_norm), n=3, cutoff=cutoff)]
-
-
-def closest_text(name: str, candidates: list[str]) -> str:
-    near = _close(name, candidates, 0.5)
-    if near:
-        return "closest catalog entries: " + ", ".join(repr(n) for n in near)
-    return "no catalog entry is close; see cwroles/data/catalog.yaml"
-
-
 def table_for_list(name: str, catalog: Catalog, known_only: bool = False) -> Optional[tuple[str, str]]:
     """(Table Setup table, note) when ``name`` is a status/type list kept in Table Setup: a list
     recorded in data/names.yaml or (unless ``known_only``) a table's own name."""
@@ -174,7 +161,7 @@ def _function_elsewhere(function: str, catalog: Catalog, not_in: Optional[Module
 def _unknown_module(module: str, function: str, catalog: Catalog) -> UnknownName:
     modules = [m.name for m in catalog.modules]
     what = f"unknown module {module!r}"
-    typo = _close(module, modules, 0.8)
+    typo = close_names(module, modules, 0.8)
     if typo and not table_for_list(function, catalog, known_only=True):
         return UnknownName(what, closest_text(module, modules))
     elsewhere = _function_elsewhere(function, catalog)
@@ -200,7 +187,7 @@ def _unknown_function(m: Module, function: str, catalog: Catalog) -> UnknownName
         return UnknownName(f"{m.name} › {function!r} is not a security-role function but a Table Setup list",
                            _list_fix(*known))
     names = [f.name for f in m.functions]
-    typo = _close(function, names, 0.8)
+    typo = close_names(function, names, 0.8)
     elsewhere = _function_elsewhere(function, catalog, not_in=m)
     if elsewhere and not typo:
         places = ", ".join(join_function(om.name, f.name) for om, f in elsewhere)
@@ -294,7 +281,7 @@ def _unknown_table(item: str, catalog: Catalog) -> UnknownName:
                 if _singular(item) in {_singular(n) for n in (t.table, *t.aliases)}]
         if bare:
             return UnknownName(f"{what}: a table is named \"Category / Table\"", f"write {bare[0]!r}")
-    typo = _close(item, tables, 0.8)
+    typo = close_names(item, tables, 0.8)
     listed = table_for_list(item.split("/")[-1], catalog, known_only=bool(typo))
     if listed:
         return UnknownName(f"{what}: that list is kept in the Table Setup table “{listed[0]}”",

@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable, Mapping, Optional
 from .catalog import LEVEL_NAMES, Catalog, LevelName, load_catalog
 from .dates import DATE_FIX, Date, parse_date
 from .grid import Grid, Level, Waiver
-from .names import UnknownName, join_function, resolve_customize_item, resolve_function, resolve_where
+from .names import UnknownName, join_function, resolve_customize_item, resolve_function, resolve_where, split_function
 from .problems import Problem, Where
 
 # ---- ConnectWise's limits (the API refuses longer values) -------------------------------------------
@@ -76,7 +76,7 @@ def parse_level_name(value: Any) -> LevelName:
     text = str(value).strip().lower()
     if text not in LEVEL_NAMES:
         raise ValueError(f"level {value!r} is not one of {', '.join(LEVEL_NAMES)}")
-    return text  # type: ignore[return-value]
+    return text
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
@@ -118,7 +118,7 @@ def parse_waiver(raw: Any, where: Where) -> tuple[Optional[Waiver], list[Problem
             expires = parse_date(raw["expires"])
         except ValueError:
             problems.append(where.key("expires").problem(f"waiver expires {raw['expires']!r} is not a date", DATE_FIX))
-    if problems:
+    if problems or expires is None:
         return None, problems
     return Waiver(justification=str(raw["justification"]).strip(), approved_by=str(raw["approved_by"]).strip(),
                   expires=expires), []
@@ -230,7 +230,8 @@ def parse_grant(raw: Any, where: Where, catalog: Catalog | None = None, *, carri
             if not lenient_levels:
                 continue
         given[n] = lv
-    waiver, wp = None, []
+    waiver: Optional[Waiver] = None
+    wp: list[Problem] = []
     if raw.get("waiver") is not None:
         waiver, wp = parse_waiver(raw["waiver"], here.key("waiver"))
         problems += wp
@@ -364,7 +365,7 @@ def parse_stack_waiver(raw: Any, where: Where, catalog: Catalog | None = None,
                                          "remove the waiver or enable the feature that grants it"))
             return None, problems
         if level is not None and cell[level] is Level.NONE:
-            problems.append(here.problem(f"{join_function(*r.key, level)} is not granted by this stack; nothing to waive",
+            problems.append(here.problem(f"{join_function(r.key[0], r.key[1], level)} is not granted by this stack; nothing to waive",
                                          "remove the waiver or name a granted level"))
             return None, problems
     return ScopedWaiver(r.module.name, r.function.name, level, waiver, here), problems
@@ -451,3 +452,33 @@ __all__ = [
     "parse_grant_list", "grid_of", "grant_json", "max_levels", "ScopedWaiver", "STACK_WAIVER_KEYS", "parse_stack_waiver",
     "parse_stack_waivers", "parse_customize_list", "parse_customize",
 ]
+
+
+def customize_differences(wanted: Mapping[str, Iterable[str]], live: Iterable[tuple[Any, str]],
+                          catalog: Catalog | None = None) -> dict[str, dict[str, list[str]]]:
+    """What differs between the code's Customize allow-lists (``"Module › Function" -> items``) and the live
+    ones (``(customize identifier, item identifier)`` pairs, as ConnectWise lists them):
+    ``key -> {"allow": [items to allow], "disallow": [items to disallow]}``, only for lists that differ.
+    Items compare by the catalog's canonical name where it knows one, else case- and space-insensitively."""
+    from .catalog import CatalogError, normalize
+
+    cat = catalog or load_catalog()
+    live_pairs = list(live)
+    differences: dict[str, dict[str, list[str]]] = {}
+    for key, items in wanted.items():
+        _m, f = cat.function(*split_function(key))
+        cid = f.customize.identifier if f.customize else None
+
+        def canon(item: str, f: Any = f) -> str:
+            try:
+                return normalize(cat.customize_item(f, item))
+            except CatalogError:
+                return normalize(item)
+
+        have = {canon(i): i for c, i in live_pairs if c == cid}
+        want = {canon(i): i for i in items}
+        allow = [v for k, v in want.items() if k not in have]
+        disallow = [v for k, v in have.items() if k not in want]
+        if allow or disallow:
+            differences[key] = {"allow": allow, "disallow": disallow}
+    return differences

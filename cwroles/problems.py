@@ -8,7 +8,7 @@ stops the run. :class:`Where` carries the location while a parser walks a docume
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable, Literal, Mapping, Optional, Union
 
 Severity = Literal["error", "notice"]

@@ -17,7 +17,7 @@ from cwroles import emulator_defaults as D
 from .backend import Backend
 from .errors import Exists, Invalid
 from .records import Company
-from .tenant_catalog import CatalogExtras
+from .tenant_catalog import CatalogExtras, extras_json
 
 
 def _err(status: int, message: str) -> JSONResponse:
@@ -116,7 +116,7 @@ async def company_catalog(request: Request) -> Response:
     elif request.method == "DELETE":
         tenant.clear_catalog_extras()
         return Response(status_code=204)
-    return JSONResponse(tenant.catalog.extras.to_json())
+    return JSONResponse(extras_json(tenant.catalog.extras))
 
 
 async def reset(request: Request) -> Response:

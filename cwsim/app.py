@@ -8,8 +8,6 @@ import datetime as dt
 import logging
 import re
 import uuid
-from functools import lru_cache
-from pathlib import Path
 from typing import Callable, Optional
 
 from starlette.applications import Starlette

@@ -440,7 +440,7 @@ class Tenant:
         """Every Customize list of the tenant's catalog with what the role allows, plus stored lists the
         catalog does not know."""
         out = {i.key: AllowList(i.key, i) for i in self.catalog.functions() if i.customize_items is not None}
-        for a, info in self.allowed_items(role_id):
+        for a, _info in self.allowed_items(role_id):
             key = f"{a.module} › {a.function}"
             out.setdefault(key, AllowList(key, None)).allow.append(a.item)
         return out

@@ -15,6 +15,7 @@ import urllib.request
 import typer
 
 from cwroles import __version__, emulator_defaults as D
+from cwroles.local_processes import command_line, is_cwsim_serve, served_database
 
 app = typer.Typer(add_completion=False, rich_markup_mode=None, help="cwsim — ConnectWise PSA REST API emulator for cwroles.")
 
@@ -52,21 +53,14 @@ def _db_served_by(pid: int) -> object:
     if not Path("/proc/self/cmdline").exists():
         return UNKNOWN
     try:
-        args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
-        cwd = Path(os.readlink(f"/proc/{pid}/cwd"))
+        args = command_line(pid)
+        if not is_cwsim_serve(args):
+            return None
+        return served_database(pid, args, D.DB_PATH)
     except FileNotFoundError:
         return None  # not running
     except OSError:
         return UNKNOWN  # e.g. another user's process
-    if "serve" not in args or not any(a.endswith(("/cwsim", "cwsim.cli")) or a == "cwsim" for a in args):
-        return None
-    db = D.DB_PATH
-    for i, a in enumerate(args):
-        if a == "--db" and i + 1 < len(args):
-            db = args[i + 1]
-        elif a.startswith("--db="):
-            db = a.split("=", 1)[1]
-    return (cwd / db).resolve()
 
 
 class PortBusy(OSError):
@@ -78,7 +72,7 @@ def _bind(host: str, port: int) -> socket.socket:
     try:
         family, _, _, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
     except socket.gaierror as e:
-        raise PortBusy(f"cwsim cannot listen on {host}:{port}: {host!r} is not an address of this machine ({e})")
+        raise PortBusy(f"cwsim cannot listen on {host}:{port}: {host!r} is not an address of this machine ({e})") from None
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: restart right after a stop
     try:

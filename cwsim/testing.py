@@ -36,7 +36,7 @@ from cwroles import emulator_defaults as D
 
 from .app import create_app
 from .backend import Backend
-from .tenant_catalog import CatalogExtras, load_extras
+from .tenant_catalog import CatalogExtras, extras_json, load_extras
 
 ExtrasSource = Union[CatalogExtras, Mapping[str, Any], str, Path]
 
@@ -142,7 +142,7 @@ class SimServer:
     def add_catalog_extras(self, extras: ExtrasSource, company_id: Optional[str] = None) -> dict:
         """Give the company module functions, Table Setup tables or Custom Menu Entries the bundled catalog
         lacks (a mapping, a ``CatalogExtras`` or a YAML/JSON file); entries it already has are skipped."""
-        body = load_extras(extras).to_json()
+        body = extras_json(load_extras(extras))
         return self._admin("POST", f"/_cwsim/companies/{company_id or self.company_id}/catalog", json=body).json()
 
     def clear_catalog_extras(self, company_id: Optional[str] = None) -> None:

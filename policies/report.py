@@ -8,9 +8,9 @@ Input (any of these; the format is detected):
   (the flag is hidden unless PULUMI_DEBUG_COMMANDS is set) or
   ``PULUMI_ENABLE_STREAMING_JSON_PREVIEW=true pulumi preview --json`` — one JSON engine event per line,
   policy results in ``policyEvent`` objects (resourceUrn, message, policyName, policyPackName,
-  policyPackVersion, enforcementLevel, severity). This is the format to use with Pulumi CLI 3.259;
+  policyPackVersion, enforcementLevel, severity). This is the format to use with the Pulumi CLI (3.259 to the pinned v3.274.1);
 * a JSON array of engine events, or ``{"events": [...]}`` (the service's event API);
-* the ``pulumi preview --json`` digest (``{"steps", "diagnostics", ...}``). The 3.259 CLI leaves
+* the ``pulumi preview --json`` digest (``{"steps", "diagnostics", ...}``). The CLI (3.259, v3.274.1) leaves
   policy events out of the digest (pkg/backend/display/json.go: "we don't handle policy events in JSON
   serialization"); diagnostics that do carry policyName/enforcementLevel fields are read, and when
   none do the report says so instead of claiming a clean result.
@@ -33,7 +33,7 @@ PACK_ERRORS_POLICY = "cwroles-pack-errors"  # policies/rules/pack.py: PACK_ERROR
 # mandatory whatever level the failing policy runs at.
 PACK_ERROR_PREFIXES = ("policy-pack error:", "policy-pack configuration problem:")
 # What the engine prints when the pack itself failed (it raised past its guards, crashed, or did not start):
-# pkg/resource/deploy/analyze_snapshot.go, step_generator.go and plugin/analyzer_plugin.go in CLI 3.259.
+# pkg/resource/deploy/analyze_snapshot.go, step_generator.go and plugin/analyzer_plugin.go in CLI 3.259 (unchanged in v3.274.1).
 _ENGINE_PACK_FAILURE = re.compile(
     r"^(?:error: )?(?:failed to run policy|failed to get analyzer info|failed to analyze resources"
     r"|policy pack \S+ failed to start)|Exception calling application", re.IGNORECASE)
@@ -43,7 +43,7 @@ _COLOR = re.compile(r"<\{%[^%]*%\}>")
 _LEVELS = {"mandatory": "mandatory", "error": "mandatory", "remediate": "mandatory",
            "advisory": "advisory", "warning": "advisory", "info": "advisory"}
 NO_POLICY_DATA = (
-    "This file has no policy results. `pulumi preview --json` (CLI 3.259) leaves policy events out of its "
+    "This file has no policy results. `pulumi preview --json` (CLI 3.259 to v3.274.1) leaves policy events out of its "
     "JSON digest: run the preview with `PULUMI_DEBUG_COMMANDS=true` and `--event-log events.jsonl` (or "
     "with `PULUMI_ENABLE_STREAMING_JSON_PREVIEW=true` and `--json`) and pass that file instead."
 )

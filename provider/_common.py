@@ -192,7 +192,7 @@ class BaseProvider(ResourceProvider):
     # After each Read the engine asks Diff (refreshed outputs, the inputs in state) to show the refresh's
     # changes. That diff gets the provider recorded by the last `up` and must not read ConnectWise again:
     # each read leaves a mark that its refresh diff takes away.
-    def noted_read(self, outs: Mapping[str, Any]) -> Mapping[str, Any]:
+    def noted_read(self, outs: dict[str, Any]) -> dict[str, Any]:
         with _reads_lock:
             _reads[_fingerprint(outs)] = _reads.get(_fingerprint(outs), 0) + 1
         return outs

@@ -83,7 +83,7 @@ class ApiMemberState(ApiMemberArgs):
 
 # input name → (API field, is a {"id": N} reference), from the schema above
 FIELDS: dict[str, tuple[str, bool]] = {
-    k: (f.json_schema_extra["api"], f.json_schema_extra["ref"])  # type: ignore[index]
+    k: (f.json_schema_extra["api"], f.json_schema_extra["ref"])  # type: ignore[index,misc]
     for k, f in ApiMemberArgs.model_fields.items() if f.json_schema_extra
 }
 _REFS = [k for k, (_api_name, is_ref) in FIELDS.items() if is_ref]

@@ -20,21 +20,21 @@ import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
 from pydantic import BaseModel, ConfigDict
 
-from cwroles.catalog import LEVEL_NAMES, Catalog, CatalogError, normalize
+from cwroles.catalog import LEVEL_NAMES, Catalog, CatalogError
 from cwroles.catalog_extras import catalog_for, parse_extras
 from cwroles.grid import (
     Change,
     Grid,
     Level,
     diff_grids,
+    drift_lines,
     grid_from_json,
     grid_to_json,
     live_grid,
     render_checklist,
 )
 from cwroles.manifest import Requirement
-from cwroles.names import join_function, split_function
-from cwroles.permissions import (MEMBER_IDENTIFIER_MAX, ROLE_NAME_MAX, grant_json, grid_of, parse_customize_list,
+from cwroles.permissions import (MEMBER_IDENTIFIER_MAX, ROLE_NAME_MAX, customize_differences, grant_json, grid_of, parse_customize_list,
                                  parse_grant_list)
 from cwroles.problems import Where
 
@@ -147,7 +147,7 @@ def _check_requirement(requirement: Any, failures: list[CheckFailure]) -> None:
         return
     try:
         Requirement.model_validate(requirement)
-    except Exception as e:  # noqa: BLE001 - pydantic's message, first line only: never a traceback
+    except Exception as e:
         failures.append(CheckFailure("requirement", f"requirement is not a vendor requirement: {str(e).splitlines()[0]}"))
 
 
@@ -170,12 +170,13 @@ def _widening(olds: Mapping[str, Any], news: Mapping[str, Any]) -> Optional[dict
         was = before.get(key) or {n: Level.NONE for n in LEVEL_NAMES}
         for n in LEVEL_NAMES:
             if levels[n].rank > was[n].rank:
-                cell = {"module": key[0], "function": key[1], "level": n, "was": was[n].value, "now": levels[n].value}
+                cell: dict[str, Any] = {"module": key[0], "function": key[1], "level": n, "was": was[n].value, "now": levels[n].value}
                 if origins.get(key):
                     cell["origin"] = origins[key]
                 cells.append(cell)
-    old_features = olds.get("features") if isinstance(olds.get("features"), list) else []
-    new_features = news.get("features") if isinstance(news.get("features"), list) else []
+    old_features, new_features = olds.get("features"), news.get("features")
+    old_features = old_features if isinstance(old_features, list) else []
+    new_features = new_features if isinstance(new_features, list) else []
     return {"cells": cells, "features_added": sorted(set(new_features) - set(old_features))}
 
 
@@ -234,15 +235,7 @@ def _tenant_only(module: str, function: str) -> bool:
 
 def _drift(before: Grid, after: Grid) -> list[str]:
     """Cells ConnectWise changed since ``before`` was recorded."""
-    keys = [k for k in after if k in before] + [k for k in after if k not in before] + [k for k in before if k not in after]
-    out = []
-    for k in keys:
-        b = before.get(k) or {n: Level.NONE for n in LEVEL_NAMES}
-        a = after.get(k) or {n: Level.NONE for n in LEVEL_NAMES}
-        for n in LEVEL_NAMES:
-            if a[n] != b[n]:
-                out.append(f"{k[0]} › {k[1]} › {n.title()}: now {a[n].value} (was {b[n].value})")
-    return out
+    return drift_lines(before, after)
 
 
 def _grants_from_grid(grid: Grid) -> list[dict[str, Any]]:
@@ -284,25 +277,8 @@ def _verify_customize(client: Client, role_id: int, props: Mapping[str, Any]) ->
         items = client.as_member(token).my_customize_items()
     except ConnectWiseError as e:
         return f"not verifiable: ConnectWise refused to impersonate {ident!r} (HTTP {e.status}: {e.summary})", None
-    cat = _catalog(props)
-    discrepancies: dict[str, dict[str, list[str]]] = {}
-    for key, wanted in customize.items():
-        module, function = split_function(key)
-        _m, f = cat.function(module, function)
-        cid = f.customize.identifier if f.customize else None
-
-        def canon(x: str) -> str:
-            try:
-                return normalize(cat.customize_item(f, x))
-            except CatalogError:
-                return normalize(x)
-
-        live = {canon(i.item_identifier): i.item_identifier for i in items if i.customize_identifier == cid}
-        want = {canon(x): x for x in wanted}
-        missing = [v for k, v in want.items() if k not in live]
-        extra = [v for k, v in live.items() if k not in want]
-        if missing or extra:
-            discrepancies[key] = {"allow": missing, "disallow": extra}
+    discrepancies = customize_differences(customize, ((i.customize_identifier, i.item_identifier) for i in items),
+                                          _catalog(props))
     if discrepancies:
         return f"verified as {ident!r}: differs from the code (see checklist)", discrepancies
     return f"verified as {ident!r}: matches the code", {}
@@ -527,7 +503,7 @@ class RolePermissionsProvider(BaseProvider):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         settings = guarded_settings(olds)  # a changed tenant stops here, before any request
         verify = self.should_verify(olds)
-        new_role = news.get("role_id")
+        new_role: Any = news.get("role_id")
         if is_unknown(new_role) or (olds.get("role_id") is not None and int(new_role) != int(olds["role_id"])):
             return DiffResult(changes=True, replaces=["role_id"])
         # Only what the resource verifies counts: the grid (not how grants are spelled or annotated), the
@@ -548,7 +524,7 @@ class RolePermissionsProvider(BaseProvider):
             return DiffResult(changes=False, replaces=[])
         # `pulumi up`: read ConnectWise now. Out of sync → an update, which fails with the checklist;
         # in sync but the recorded outputs are stale → an update that records what is true now.
-        props = {**{k: news.get(k) for k in _INPUT_KEYS}, "role_id": int(new_role)}
+        props: dict[str, Any] = {**{k: news.get(k) for k in _INPUT_KEYS}, "role_id": int(new_role)}
         obs = self._observe_now(get_client(settings), props)
         with _observed_lock:
             _observed[_observation_key({**props, TENANT_KEY: settings.tenant.record()})] = (time.monotonic(), obs)
@@ -557,7 +533,7 @@ class RolePermissionsProvider(BaseProvider):
         # ConnectWise matches: a checklist left by an earlier failed `up` is done.
         remove_checklist(props.get("checklist_dir"), props.get("stack"), settings.tenant.company_id,
                          str(props.get("role_name")))
-        fresh = {"live": grid_to_json(obs.live), "pending": [], "drift": [], "customize_status": obs.status,
+        fresh: dict[str, Any] = {"live": grid_to_json(obs.live), "pending": [], "drift": [], "customize_status": obs.status,
                  TENANT_KEY: settings.tenant.record(), "stack": props.get("stack")}
         return DiffResult(changes=any(olds.get(k) != v for k, v in fresh.items()), replaces=[])
 

@@ -58,6 +58,8 @@ class SecurityRoleState(SecurityRoleArgs):
 
     @classmethod
     def from_api(cls, role: RoleModel, tenant: Optional[dict[str, Any]] = None, stack: Any = None) -> "SecurityRoleState":
+        if role.id is None:
+            raise ValueError(f"ConnectWise returned security role {role.name!r} without an id")
         return cls(role_id=role.id, name=role.name, role_type=role.role_type or None,
                    admin_flag=bool(role.admin_flag), tenant=tenant, stack=stack)
 
@@ -155,7 +157,7 @@ class SecurityRoleProvider(BaseProvider):
             raise ConfigurationError(
                 f"security role id {id_} was changed in ConnectWise: "
                 + ", ".join(f"{k} is {live[k]!r}, the code says {news.get(k)!r}" for k in changed) + ".",
-                hint=f"change it back in System › Security Roles, or adopt ConnectWise's value in the code and run "
+                hint="change it back in System › Security Roles, or adopt ConnectWise's value in the code and run "
                 "`pulumi refresh` before `pulumi up` (the API cannot update a role, so a difference would replace it "
                 "and lose its hand-set permissions).",
             )
@@ -189,7 +191,7 @@ class SecurityRole(Resource, module="connectwise", name="SecurityRole"):
     Outputs: ``role_id`` (int), ``name``, ``admin_flag``, ``role_type``, ``tenant`` (site and company id).
     ``verify_live=False`` turns off the read of the role on `pulumi up` (see docs/provider.md).
     Adopt an existing role with ``opts=ResourceOptions(import_="<role id>")`` or, where the Pulumi
-    SDK's import path cannot load a dynamic provider (3.259), with ``adopt_existing=True``: the
+    SDK's import path cannot load a dynamic provider (pulumi/pulumi#16175), with ``adopt_existing=True``: the
     create then takes over a role of the same name instead of failing.
     """
 

@@ -27,7 +27,7 @@ from functools import lru_cache
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional, cast
 
 from cwroles.catalog import LEVEL_NAMES, Catalog, CatalogError, load_catalog
 from cwroles.grid import Grid, Level, live_grid
@@ -136,7 +136,7 @@ def counting_client(settings: _config.Settings, transport: Any = None) -> tuple[
     counter = RequestCounter(transport, normalize_site(settings.site))
     client = Client(settings.site, settings.company_id, settings.public_key, settings.private_key, settings.client_id,
                     codebase=settings.codebase, api_version=settings.api_version, retry=settings.retry_policy(),
-                    timeout=settings.timeout, transport=counter)
+                    timeout=settings.timeout, transport=cast(Any, counter))  # an httpx transport, duck-typed
     return client, counter
 
 

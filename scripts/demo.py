@@ -34,7 +34,7 @@ from cwroles.cwsim.console_client import Applied, apply_checklist
 # A repository tool, not part of the installed package: it runs from the checkout (`make demo`) and
 # shares the engine tests' throw-away projects.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.sandbox import EngineMissing, Project  # noqa: E402
+from tests.sandbox import EngineMissing, Project
 
 REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / ".cwroles" / "demo"
@@ -153,7 +153,7 @@ class Demo:
         public = company.get("bootstrapPublicKey") or company.get("bootstrap_public") or D.ADMIN_PUBLIC_KEY
         private = company.get("bootstrapPrivateKey") or company.get("bootstrap_private") or D.ADMIN_PRIVATE_KEY
         for stack, features in STACKS.items():
-            run = lambda *a: subprocess.run(["pulumi", *a, "-s", stack, "--non-interactive"], cwd=WORK,
+            run = lambda *a, stack=stack: subprocess.run(["pulumi", *a, "-s", stack, "--non-interactive"], cwd=WORK,
                                             env=self.env, capture_output=True, text=True, check=True)
             subprocess.run(["pulumi", "stack", "init", stack, "--non-interactive"], cwd=WORK, env=self.env,
                            capture_output=True, text=True, check=True)

@@ -15,6 +15,7 @@ check (/proc); elsewhere it says so and checks git only. Standard library only.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import signal
 import subprocess
@@ -22,6 +23,14 @@ import sys
 import time
 import uuid
 from pathlib import Path
+
+# It runs before the project is installed (.ci/run: `make test` sets it up): load the one module it shares
+# with cwroles (standard library only) by its path.
+_spec = importlib.util.spec_from_file_location(
+    "cwroles_local_processes", Path(__file__).resolve().parent.parent / "cwroles" / "local_processes.py")
+assert _spec is not None and _spec.loader is not None
+processes = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(processes)
 
 MARKER = "CWROLES_RUN_ID"
 GRACE_SECONDS = 2.0
@@ -47,32 +56,6 @@ def _marked(run_id: str) -> list[int]:
         except (OSError, IndexError):
             continue
     return found
-
-
-def _listening_inodes() -> dict[str, int]:
-    inodes: dict[str, int] = {}
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            f = line.split()
-            if len(f) > 9 and f[3] == "0A":  # LISTEN
-                inodes[f[9]] = int(f[1].rsplit(":", 1)[1], 16)
-    return inodes
-
-
-def _ports(pid: int, inodes: dict[str, int]) -> list[int]:
-    ports = set()
-    try:
-        for fd in os.listdir(f"/proc/{pid}/fd"):
-            link = os.readlink(f"/proc/{pid}/fd/{fd}")
-            if link.startswith("socket:[") and link[8:-1] in inodes:
-                ports.add(inodes[link[8:-1]])
-    except OSError:
-        pass
-    return sorted(ports)
 
 
 def _cmdline(pid: int) -> str:
@@ -123,9 +106,9 @@ def main(argv: list[str]) -> int:
         while left and time.monotonic() < deadline:
             time.sleep(0.2)
             left = _marked(run_id)
-        inodes = _listening_inodes()
+        inodes = processes.listening_sockets()
         for pid in left:
-            ports = _ports(pid, inodes)
+            ports = processes.ports_of(pid, inodes)
             what = f"pid {pid} ({_cmdline(pid)})"
             if ports:
                 problems.append(f"{what} still listens on port(s) {', '.join(map(str, ports))}")

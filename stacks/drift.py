@@ -32,10 +32,10 @@ from typing import Any, Callable, Mapping, Optional
 
 import httpx
 
-from cwroles.catalog import LEVEL_NAMES, CatalogError, load_catalog, normalize
+from cwroles.catalog import LEVEL_NAMES, CatalogError, load_catalog
 from cwroles.catalog_extras import catalog_for
 from cwroles.grid import Change as GridChange
-from cwroles.grid import Grid, Level, diff_grids, grid_from_json, live_grid, render_checklist
+from cwroles.grid import Grid, Level, diff_grids, grid_from_json, live_grid, parse_drift_line, render_checklist
 from cwroles.provider import (
     ApiMemberModel,
     ApiMemberProvider,
@@ -53,7 +53,7 @@ from cwroles.provider import (
     conditions,
     resolve_settings,
 )
-from cwroles.permissions import grid_of, parse_grant_list
+from cwroles.permissions import customize_differences, grid_of, parse_grant_list
 from cwroles.problems import Where
 from cwroles.provider.api_member import FIELDS as MEMBER_FIELDS
 from cwroles.provider.api_member import ApiMemberState
@@ -520,36 +520,19 @@ def _recorded_drift(outputs: Mapping[str, Any]) -> dict[tuple[str, str, str], st
     out = {}
     for line in outputs.get("drift") or []:
         try:
-            where, _, rest = str(line).partition(": now ")
-            m, f, lv = (p.strip() for p in where.split(" › "))
-            was = rest.split("(was ", 1)[1].rstrip(")")
-            out[(m, f, lv.lower())] = was
-        except (ValueError, IndexError):
+            cell, was = parse_drift_line(str(line))
+        except ValueError:  # e.g. an UnknownName: a line in another form says nothing about a cell
             continue
+        out[cell] = was
     return out
 
 
 def _customize_findings(plan_customize: Mapping[str, list[str]], items: list[Any], cause: str) -> tuple[list[Finding], dict]:
-    cat = _lookups()
     findings: list[Finding] = []
-    lists: dict[str, dict[str, list[str]]] = {}
-    for key, wanted in plan_customize.items():
-        module, function = (p.strip() for p in key.split("›"))
-        _m, f = cat.function(module, function)
-        cid = f.customize.identifier if f.customize else None
-
-        def canon(x: str) -> str:
-            try:
-                return normalize(cat.customize_item(f, x))
-            except CatalogError:
-                return normalize(x)
-
-        live = {canon(i.item_identifier): i.item_identifier for i in items if i.customize_identifier == cid}
-        want = {canon(x): x for x in wanted}
-        missing = [v for k, v in want.items() if k not in live]
-        extra = [v for k, v in live.items() if k not in want]
-        if missing or extra:
-            lists[key] = {"allow": missing, "disallow": extra}
+    lists = customize_differences(plan_customize, ((i.customize_identifier, i.item_identifier) for i in items),
+                                  _lookups())
+    for key, diff in lists.items():
+        missing, extra = diff["allow"], diff["disallow"]
         for item in missing:
             findings.append(Finding("allow-list", cause, f"{key} › Customize › {item}", f"{key} › Customize: {item!r} is "
                                     "not allowed in ConnectWise; the code allows it", was="allowed", now="not allowed",

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Callable, Mapping, Optional
 
 from cwroles import emulator_defaults as D
+from cwroles.local_processes import command_line, is_cwsim_serve, pid_listening_on, served_database
 
 EMULATOR = "emulator"  # the value of connectwise:site by which a stack chooses the bundled emulator
 
@@ -59,7 +60,7 @@ class Listener:
     def is_cwsim(self) -> Optional[bool]:
         if self.argv is None:
             return None
-        return any("cwsim" in a for a in self.argv)
+        return is_cwsim_serve(self.argv)
 
     def describe(self) -> str:
         if self.pid is None:
@@ -75,55 +76,16 @@ def _listening(port: int, host: str = D.HOST) -> bool:
         return s.connect_ex((host, port)) == 0
 
 
-def _socket_inode(port: int) -> Optional[str]:
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            f = line.split()
-            if len(f) > 9 and f[3] == "0A" and int(f[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
-                return f[9]
-    return None
-
-
-def _pid_with_socket(inode: str) -> Optional[int]:
-    target = f"socket:[{inode}]"
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            for fd in os.listdir(f"/proc/{pid}/fd"):
-                if os.readlink(f"/proc/{pid}/fd/{fd}") == target:
-                    return int(pid)
-        except OSError:  # gone, or another user's process
-            continue
-    return None
-
-
-def _db_of(pid: int, argv: tuple[str, ...]) -> Path:
-    value = D.DB_PATH
-    for i, a in enumerate(argv):
-        if a == "--db" and i + 1 < len(argv):
-            value = argv[i + 1]
-        elif a.startswith("--db="):
-            value = a.split("=", 1)[1]
-    path = Path(value)
-    if not path.is_absolute():
-        path = Path(os.readlink(f"/proc/{pid}/cwd")) / path
-    return path.resolve()
-
-
 def listener(port: int = D.PORT) -> Optional[Listener]:
     """Who listens on 127.0.0.1:``port`` (None: nobody). No HTTP request."""
     if not _listening(port):
         return None
-    inode = _socket_inode(port)
-    pid = _pid_with_socket(inode) if inode else None
+    pid = pid_listening_on(port)
     if pid is None:
         return Listener(port)
     try:
-        argv = tuple(Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")[:-1])
-        return Listener(port, pid, argv, _db_of(pid, argv))
+        argv = command_line(pid)
+        return Listener(port, pid, argv, served_database(pid, argv, D.DB_PATH))
     except OSError:
         return Listener(port, pid)
 

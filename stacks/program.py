@@ -17,8 +17,7 @@ from typing import Any, Mapping, Optional
 from cwroles.catalog import LEVEL_NAMES, Catalog
 from cwroles.grid import Level, Waiver
 from cwroles.manifest import Integrations, Manifest, ManifestFile, find_project_root
-from cwroles.names import join_function
-from cwroles.permissions import (email_problem, grant_json, member_identifier_problem, member_name_problem,
+from cwroles.permissions import (email_problem, member_identifier_problem, member_name_problem,
                                  parse_customize, parse_customize_list, parse_grant, parse_stack_waivers,
                                  role_name_problem, waiver_json)
 from cwroles.problems import LineIndex, Problem, Where

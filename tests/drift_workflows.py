@@ -63,7 +63,7 @@ def run_job(job: dict[str, Any], cwd: Path, env: dict[str, str], values: dict[st
     job_env = {k: substitute(str(v), values) for k, v in (job.get("env") or {}).items()}
     steps: list[Step] = []
     failed = False
-    for i, raw in enumerate(job["steps"]):
+    for raw in job["steps"]:
         name = raw.get("name") or raw.get("uses") or raw.get("run", "").splitlines()[0]
         condition = str(raw.get("if", ""))
         if failed and "always()" not in condition:

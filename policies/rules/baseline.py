@@ -40,7 +40,7 @@ def requirement_for(integration: Optional[str], carried: Any) -> tuple[Requireme
     if isinstance(carried, dict):
         try:
             req = Requirement.model_validate(carried)
-        except Exception as e:  # noqa: BLE001 - reported, never a traceback
+        except Exception as e:
             return empty_requirement(integration or ""), (
                 f"has a requirement input that is not a vendor requirement ({str(e).splitlines()[0]}), so the pack "
                 "checks it against an empty requirement; let the stack program derive it from the manifest")

@@ -12,8 +12,7 @@ from pulumi_policy import (EnforcementLevel, PolicyConfigSchema, ReportViolation
 from pulumi_policy.proxy import UnknownValueError
 
 from . import evaluate
-from .model import (API_MEMBER, ROLE_PERMISSIONS, SECURITY_ROLE, UNKNOWN, PolicyConfigError, plain, require_known,
-                    today)
+from .model import (API_MEMBER, ROLE_PERMISSIONS, SECURITY_ROLE, UNKNOWN, PolicyConfigError, plain, today)
 from .privileged import rules_from_config
 
 PACK_NAME = "cwroles"
@@ -128,7 +127,7 @@ def _guard(name: str):
                 fn(args, report)
             except _PASS_THROUGH:
                 raise  # unknown values in preview: the SDK reports "can't run policy during preview"
-            except Exception as e:  # noqa: BLE001 - every error is a failed check
+            except Exception as e:
                 report(error_message(name, e))
                 _failures.record(getattr(args, "urn", None), name, error_cause(e))
 

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from cwroles.cwsim.testing import free_port, running_server
+from cwroles.cwsim.testing import running_server
 from cwroles.stacks import drift as drift_mod
 from cwroles.stacks.drift import Verdict, sweep
 from cwroles.stacks.state import Workspace

@@ -1,6 +1,5 @@
 """What an installed cwroles writes into a user's project: `cwroles policy-pack DIR`, `cwroles provider-plugin DIR`."""
 
-import json
 import os
 import stat
 import subprocess

@@ -115,7 +115,7 @@ def test_mobius_grants_and_waivers():
     assert _actual(m, {"custom-menu-entry"}) == _expected(MOBIUS_BASE)
     waived = {g.where for g in m.grants if g.waiver is not None}
     cat = load_catalog()
-    canon = lambda w: cat.function(*w.split(" › "))[1].name  # noqa: E731
+    canon = lambda w: cat.function(*w.split(" › "))[1].name
     assert {canon(w) for w in waived} == {canon(w) for w in MOBIUS_DELETE_WAIVED}
     for g in m.grants:
         if g.waiver:

@@ -66,7 +66,7 @@ def test_a_feature_raises_a_base_grant_to_the_maximum_per_verb(tmp_path):
     root = project(tmp_path, {"integrations/acme-rmm.yaml": ACME})
     off = plan_from_config({"integration": "acme-rmm"}, root=root)
     on = plan_from_config({"integration": "acme-rmm", "features": ["ticket-sync"]}, root=root)
-    tickets = lambda p: next(g for g in p.permissions_args["grants"] if g["function"] == "Service Tickets")  # noqa: E731
+    tickets = lambda p: next(g for g in p.permissions_args["grants"] if g["function"] == "Service Tickets")
     assert (tickets(off)["add"], tickets(off)["edit"], tickets(off)["inquire"]) == ("None", "None", "All")
     assert (tickets(on)["add"], tickets(on)["edit"], tickets(on)["inquire"]) == ("All", "All", "All")
     assert len(on.permissions_args["grants"]) == 3  # merged into one grant, not a duplicate

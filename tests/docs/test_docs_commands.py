@@ -22,7 +22,6 @@ Anything the block leaves running under the copy's .cwsim/ is stopped afterwards
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess

@@ -201,7 +201,7 @@ def _first_up(tmp_path, make_project, run: int, slow_member: bool) -> tuple[str,
         if slow_member:  # the API member's creation loses (or wins) the race by a wide margin
             sim.add_fault(kind="latency", method="POST", path="^/system/apiMembers$", ms=2500)
         project = make_project((REPO / "__main__.py").read_text(), name=f"first{run}")
-        stack = project.stack("msp-process", {**tenant_config(sim), "cwroles:integration": "msp-process"})
+        project.stack("msp-process", {**tenant_config(sim), "cwroles:integration": "msp-process"})
         up = project.cli("up", "--yes", "--skip-preview", stack="msp-process")
         text = _text(up)
         assert up.returncode != 0 and "does not match the code" in text, text

@@ -165,7 +165,7 @@ def test_user_program_imports_creates_and_runs_the_policy_pack_from_the_install(
     with running_server(db_path=tmp_path / "cwsim.sqlite") as sim:
         with sim.client() as c:
             legacy = c.post("/system/securityroles", json={"name": "Legacy Sync"}).raise_for_status().json()
-        pulumi = lambda *a, check=True: _run("pulumi", *a, "--non-interactive", cwd=root, env=env, check=check)  # noqa: E731
+        pulumi = lambda *a, check=True: _run("pulumi", *a, "--non-interactive", cwd=root, env=env, check=check)
         pulumi("stack", "init", "dev")
         for key, value in (("connectwise:site", sim.url), ("connectwise:companyId", sim.company_id),
                            ("connectwise:clientId", sim.client_id), ("connectwise:publicKey", sim.public_key),

@@ -1,4 +1,4 @@
-"""The policy pack under the real engine: `pulumi preview --policy-pack policies` (CLI 3.259, Automation API)
+"""The policy pack under the real engine: `pulumi preview --policy-pack policies` (the pinned CLI, Automation API)
 on the real stack program against the emulator.
 
 The vendor stacks pass (Mobius with its waivers as advisory lines); the over-broad variants in
@@ -269,7 +269,7 @@ def test_report_from_a_real_event_log(project, stack, tmp_path):
     text = md.read_text(encoding="utf-8")
     assert text.startswith("## cwroles policy report: mobius")
     assert "**❌ 3 mandatory violations** block this pull request · 0 advisory · 6 waived" in text
-    assert f"#### `RolePermissions mobius-permissions` — ❌ 3 mandatory" in text
+    assert "#### `RolePermissions mobius-permissions` — ❌ 3 mandatory" in text
     for policy, start in OVERBROAD["mobius-overbroad"]:
         assert f"- ❌ **mandatory** `{policy}`: {start}" in text
     waived_section = text[text.index("Waived exceptions"):]

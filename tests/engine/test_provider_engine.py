@@ -67,7 +67,7 @@ def _role(sim, name: str) -> dict | None:
 
 def _member(sim, identifier: str) -> dict:
     with sim.client() as c:
-        return c.get(f"/system/apiMembers", params={"conditions": f'identifier="{identifier}"'}).json()[0]
+        return c.get("/system/apiMembers", params={"conditions": f'identifier="{identifier}"'}).json()[0]
 
 
 def _apply(sim, role: str) -> None:

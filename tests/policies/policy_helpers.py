@@ -5,7 +5,10 @@ from __future__ import annotations
 from pulumi_policy import (PolicyCustomTimeouts, PolicyResource, PolicyResourceOptions, ResourceValidationArgs,
                            StackValidationArgs)
 
-from cwroles.policies.rules.model import API_MEMBER, ROLE_PERMISSIONS, SECURITY_ROLE
+# the resource types, for the tests that import them from here
+from cwroles.policies.rules.model import API_MEMBER as API_MEMBER
+from cwroles.policies.rules.model import ROLE_PERMISSIONS as ROLE_PERMISSIONS
+from cwroles.policies.rules.model import SECURITY_ROLE as SECURITY_ROLE
 
 PROVIDER_BLOB = "gAWVxxxx-serialized-provider"  # reserved __provider input the pack must ignore
 UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # pulumi_policy's unknown-string sentinel

@@ -73,7 +73,7 @@ def test_example_configs_name_real_policies_and_keep_waivers_advisory(name):
         assert cfg["cwroles-waived-grants"] == "advisory"
     if cfg.get("all") not in (None, "mandatory"):  # an error inside the pack always fails the preview
         assert cfg["cwroles-pack-errors"] == "mandatory"
-    for policy, value in cfg.items():
+    for value in cfg.values():
         if isinstance(value, dict) and "extraPrivilegedFunctions" in value:
             assert len(rules_from_config(value)) == len(default_rules()) + len(value["extraPrivilegedFunctions"])
 

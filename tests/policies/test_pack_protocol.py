@@ -122,7 +122,7 @@ def test_the_reviewer_makes_broad_writes_mandatory_in_the_pack_config(analyzer):
     """Tiers are tunable: advisory by default, mandatory when the pack config says so."""
     props = role("msp-process", [grant("Companies › Contacts", "AEI"), grant("Companies › Notes", "AEI"),
                                  grant("Companies › Manage Attachments", "AI")])
-    broad = lambda: [(n, lv) for n, lv, _ in analyze(analyzer, ROLE_PERMISSIONS, props)  # noqa: E731
+    broad = lambda: [(n, lv) for n, lv, _ in analyze(analyzer, ROLE_PERMISSIONS, props)
                      if n == "cwroles-broad-writes"]
     assert broad() == [("cwroles-broad-writes", "ADVISORY")]
     cfg = {"cwroles-broad-writes": pb.PolicyConfig(enforcementLevel=pb.MANDATORY,

@@ -18,6 +18,8 @@ from cwroles.problems import Where
 
 STACK = "stack config cwroles:waivers"
 NEEDS = "a waiver needs justification, approved_by and expires (YYYY-MM-DD)"
+TENANT = ("if your ConnectWise has it (the bundled catalog is incomplete), declare it under tenant_catalog: "
+          "(`cwroles catalog diff` prints what your tenant has beyond the bundled catalog)")
 OK = {"justification": "j", "approved_by": "a", "expires": "2027-01-01"}
 
 
@@ -44,8 +46,7 @@ def test_every_stack_waiver_is_read_and_an_unusable_one_says_why():
     ])
     assert ws[0] == StackWaiver("Companies", "", None, info(), False)
     ws = ws[1:]
-    assert problems.pop(1) == ("waivers[1]: unknown function Companies › ''; no catalog entry is close; see "
-                               "cwroles/data/catalog.yaml")
+    assert problems.pop(1) == f"waivers[1]: unknown function Companies › ''; no catalog entry is close; {TENANT}"
     assert ws == [
         StackWaiver("", "Contacts", None, info(), False),
         StackWaiver("Companies", "Contactz", None, info(), False),
@@ -60,7 +61,8 @@ def test_every_stack_waiver_is_read_and_an_unusable_one_says_why():
         "expires; got 5",
         "waivers[2]: unknown module '': ConnectWise PSA has no such module; 'Contacts' is Companies › Contacts: "
         "write module 'Companies'",
-        "waivers[3]: unknown function Companies › 'Contactz'; closest catalog entries: 'Contacts', 'Import Contacts'",
+        f"waivers[3]: unknown function Companies › 'Contactz'; closest catalog entries: 'Contacts', 'Import Contacts'; "
+        f"{TENANT}",
         "waivers[4].level: level 'adds' is not one of add, edit, delete, inquire; use add, edit, delete or inquire "
         "(or leave it out for all levels)",
     ]
@@ -108,7 +110,7 @@ def test_grants_keep_their_metadata_and_a_bad_waiver_stays_on_the_cell():
     assert parsed.problems == [
         "grants[0]: must be a mapping with module, function and levels, got 'Companies › Contacts'; write {module: …, "
         "function: …, inquire: All}",
-        "grants[1]: unknown module 'Nope'; no catalog entry is close; see cwroles/data/catalog.yaml (the pack checks "
+        f"grants[1]: unknown module 'Nope'; no catalog entry is close; {TENANT} (the pack checks "
         "a grant only when it names a ConnectWise function)",
         "grants[4].edit (Companies › Company Maintenance): Edit 'Some' is not a level; use None, My or All",
         "grants[5].colour: unknown key 'colour'; allowed: module, function, add, edit, delete, inquire, waiver, reason, "
@@ -447,9 +449,8 @@ def test_role_view_reads_what_the_policies_need_and_ignores_what_it_cannot_read(
     assert not evaluate.role_view(builtin).project_manifest  # the built-in manifest, carried along
     v = evaluate.role_view(role("msp-process", [], customize={"Nope › Nothing": ["X"], "Companies › Nada": ["Y"]}))
     assert v.customize_problems == [
-        "customize['Nope › Nothing']: unknown module 'Nope'; no catalog entry is close; see cwroles/data/catalog.yaml",
-        "customize['Companies › Nada']: unknown function Companies › 'Nada'; no catalog entry is close; see "
-        "cwroles/data/catalog.yaml"]
+        f"customize['Nope › Nothing']: unknown module 'Nope'; no catalog entry is close; {TENANT}",
+        f"customize['Companies › Nada']: unknown function Companies › 'Nada'; no catalog entry is close; {TENANT}"]
 
 
 def test_each_finding_after_one_without_a_waiver_is_judged():

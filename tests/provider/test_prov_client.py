@@ -28,7 +28,7 @@ from cwroles.provider import (
 )
 from cwroles.provider import conditions as C
 
-from prov_fakes import BASE, CLIENT_ID, CODEBASE, COMPANY, PRIVATE, PUBLIC, SITE
+from prov_fakes import BASE, CLIENT_ID, COMPANY, PRIVATE, PUBLIC, SITE
 
 
 class FakeTime:

@@ -19,7 +19,6 @@ from cwroles.provider import (
     SecurityRoleProvider,
     resolve_settings,
 )
-from cwroles.provider import _config
 from cwroles.provider._config import Tenant
 
 from prov_fakes import BASE, COMPANY, PRIVATE
