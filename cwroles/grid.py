@@ -8,6 +8,7 @@ so a level someone added by hand shows up as drift.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from enum import Enum
 from typing import Iterable, Mapping, Optional
 
@@ -212,13 +213,15 @@ def drift_lines(before: Grid, after: Grid) -> list[str]:
 
 def parse_drift_line(line: str) -> tuple[tuple[str, str, LevelName], str]:
     """((module, function, level), the level it was) of a :func:`drift_lines` line; ValueError if it is not one."""
-    where, sep, rest = line.partition(": now ")
-    cell, sep2, level = where.rpartition(" › ")
-    if not (sep and sep2 and "(was " in rest and level.strip().lower() in LEVEL_NAMES):
+    m = _DRIFT_LINE.fullmatch(line)  # the last " › Level: now": a tenant's function may hold that text too
+    if m is None:
         raise ValueError(f"not a drift line: {line!r}")
-    module, function = split_function(cell)
-    was = rest.split("(was ", 1)[1].rstrip(")")
-    return (module, function, level.strip().lower()), was  # type: ignore[return-value]
+    module, function = split_function(m["cell"])
+    return (module, function, m["level"].lower()), m["was"]  # type: ignore[return-value]
+
+
+_DRIFT_LINE = re.compile(r"(?P<cell>.+) › (?P<level>Add|Edit|Delete|Inquire): now (?:None|My|All) "
+                         r"\(was (?P<was>None|My|All)\)")
 
 
 def render_checklist(
@@ -269,8 +272,6 @@ class ChecklistItem(BaseModel):
 
 def parse_checklist(markdown: str) -> list[ChecklistItem]:
     """The changes listed in a checklist rendered by :func:`render_checklist`, in order."""
-    import re
-
     items: list[ChecklistItem] = []
     module: Optional[str] = None
     customize: Optional[str] = None
