@@ -8,10 +8,11 @@ so a level someone added by hand shows up as drift.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from enum import Enum
 from typing import Iterable, Mapping, Optional
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
 from .catalog import LEVEL_NAMES, Catalog, CatalogError, LevelName, load_catalog
 from .dates import Date
@@ -31,7 +32,7 @@ class Level(str, Enum):
     def parse(cls, value: object) -> "Level":
         if isinstance(value, Level):
             return value
-        text = str(value).strip().lower() if value is not None else "none"
+        text = str(value).strip().lower()  # None reads as "none"
         for lv in cls:
             if lv.value.lower() == text:
                 return lv
@@ -45,6 +46,13 @@ class Waiver(BaseModel):
     justification: str
     approved_by: str
     expires: Date
+
+    @field_validator("justification", "approved_by")
+    @classmethod
+    def _text(cls, v: str, info: ValidationInfo) -> str:
+        if not v.strip():  # a waiver nobody justified or approved accepts nothing
+            raise ValueError(f"a waiver needs {info.field_name}")
+        return v.strip()
 
     def valid_on(self, day: dt.date) -> bool:
         return day <= self.expires
@@ -205,13 +213,15 @@ def drift_lines(before: Grid, after: Grid) -> list[str]:
 
 def parse_drift_line(line: str) -> tuple[tuple[str, str, LevelName], str]:
     """((module, function, level), the level it was) of a :func:`drift_lines` line; ValueError if it is not one."""
-    where, sep, rest = line.partition(": now ")
-    cell, sep2, level = where.rpartition(" › ")
-    if not (sep and sep2 and "(was " in rest and level.strip().lower() in LEVEL_NAMES):
+    m = _DRIFT_LINE.fullmatch(line)  # the last " › Level: now": a tenant's function may hold that text too
+    if m is None:
         raise ValueError(f"not a drift line: {line!r}")
-    module, function = split_function(cell)
-    was = rest.split("(was ", 1)[1].rstrip(")")
-    return (module, function, level.strip().lower()), was  # type: ignore[return-value]
+    module, function = split_function(m["cell"])
+    return (module, function, m["level"].lower()), m["was"]  # type: ignore[return-value]
+
+
+_DRIFT_LINE = re.compile(r"(?P<cell>.+) › (?P<level>Add|Edit|Delete|Inquire): now (?:None|My|All) "
+                         r"\(was (?P<was>None|My|All)\)")
 
 
 def render_checklist(
@@ -226,18 +236,16 @@ def render_checklist(
     lines = [f"# Security role “{role_name}”: changes to make by hand", "",
              "ConnectWise's API cannot write a role's permission settings. In ConnectWise PSA open",
              f"System › Security Roles › **{role_name}**, expand each module and set:", ""]
-    by_fn: dict[tuple[str, str], list[Change]] = {}
+    by_module: dict[str, dict[str, list[Change]]] = {}  # one section per module, in the order given
     for c in changes:
-        by_fn.setdefault((c.module, c.function), []).append(c)
-    module = None
-    for (m, f), cs in by_fn.items():
-        if m != module:
-            lines += ["", f"## {m}", ""]
-            module = m
-        cells = ", ".join(
-            f"{c.level.title()} → **{c.desired.value}** (now {c.live.value if c.live else 'missing'})" for c in cs
-        )
-        lines.append(f"- [ ] {f}: {cells}")
+        by_module.setdefault(c.module, {}).setdefault(c.function, []).append(c)
+    for m, functions in by_module.items():
+        lines += ["", f"## {m}", ""]
+        for f, cs in functions.items():
+            cells = ", ".join(
+                f"{c.level.title()} → **{c.desired.value}** (now {c.live.value if c.live else 'missing'})" for c in cs
+            )
+            lines.append(f"- [ ] {f}: {cells}")
     for fn, lists in (customize or {}).items():
         allow, disallow = lists.get("allow", []), lists.get("disallow", [])
         if not (allow or disallow):
@@ -264,8 +272,6 @@ class ChecklistItem(BaseModel):
 
 def parse_checklist(markdown: str) -> list[ChecklistItem]:
     """The changes listed in a checklist rendered by :func:`render_checklist`, in order."""
-    import re
-
     items: list[ChecklistItem] = []
     module: Optional[str] = None
     customize: Optional[str] = None
@@ -277,11 +283,11 @@ def parse_checklist(markdown: str) -> list[ChecklistItem]:
                 customize, module = head[: -len(" › Customize")], None
             else:
                 module, customize = head, None
-        elif line.startswith("- [ ] ") and module:
-            function, _, cells = line[6:].partition(": ")
+        elif line.startswith("- [ ] ") and module is not None:
+            function, _, cells = line[6:].rpartition(": ")  # a tenant's function may be "Reports: Custom"
             for lv, want in cell.findall(cells):
                 items.append(ChecklistItem(module=module, function=function, level=lv.lower(), desired=Level(want)))
-        elif line.startswith("- [ ] move to ") and customize:
+        elif line.startswith("- [ ] move to ") and customize is not None:
             m, f = split_function(customize)
             allow = "“Allow" in line
             items.append(ChecklistItem(module=m, function=f, customize_function=customize,

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from .catalog import LEVEL_NAMES, Catalog, LevelName, load_catalog
 from .catalog_extras import CatalogExtras, extend, parse_extras
@@ -243,6 +243,11 @@ class RequirementRow(_Model):
     levels: dict[LevelName, str]  # granted levels only
     feature: Optional[str] = None
 
+    @field_validator("levels")
+    @classmethod
+    def _levels(cls, v: dict[LevelName, str]) -> dict[LevelName, str]:
+        return {n: Level.parse(lv).value for n, lv in v.items()}  # a ceiling of "Everything" is no ceiling
+
     def level(self, n: LevelName) -> Level:
         return Level.parse(self.levels.get(n))
 
@@ -263,6 +268,14 @@ class Requirement(_Model):
     features: dict[str, str] = {}
     grants: list[RequirementRow] = []
     customize: list[RequirementList] = []
+
+    @model_validator(mode="after")
+    def _features_declared(self) -> "Requirement":
+        used = {r.feature for r in self.grants if r.feature} | {c.feature for c in self.customize if c.feature}
+        unknown = used - set(self.features)
+        if unknown:
+            raise ValueError(f"features used but not declared: {sorted(unknown)}")
+        return self
 
     def ceiling(self, module: str, function: str, enabled: set[str]) -> tuple[dict[LevelName, Level], Optional[RequirementRow]]:
         """Ceiling levels for a function with the features ``enabled``; also a feature-gated row that

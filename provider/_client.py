@@ -47,7 +47,7 @@ log = logging.getLogger("cwroles.provider")
 _httpx_lock = threading.Lock()
 
 
-def _import_httpx() -> Any:
+def _import_httpx() -> Any:  # pragma: no mutate block (import plumbing: its tests run in subprocesses)
     """httpx without its command line. httpx's ``__init__`` imports ``httpx._main`` (click, rich and pygments:
     ~0.09 s) whenever those are installed, and typer installs them; a provider never runs that command line.
     A stand-in keeps it out of the import; ``httpx.main`` still runs the real one if anybody calls it."""

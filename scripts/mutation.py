@@ -77,6 +77,102 @@ def stage(project: dict[str, Any]) -> None:
             shutil.copytree(src, STAGE / extra, ignore=SKIP, dirs_exist_ok=True)
         elif src.exists():
             shutil.copy2(src, STAGE / extra)
+    selected = selected_functions(project)
+    for module, names in selected.items():
+        staged = STAGE / staged_path(module, dirs)
+        staged.write_text(only_these_functions(staged.read_text(encoding="utf-8"), names), encoding="utf-8")
+    conftest = STAGE / "tests" / "conftest.py"  # mutmut copies tests/ (not the stage's root) into mutants/
+    before = conftest.read_text(encoding="utf-8") + "\n\n" if conftest.exists() else ""
+    conftest.write_text(before + fresh_caches_conftest(project, selected), encoding="utf-8")
+
+
+def cached_functions(code: str) -> list[str]:
+    """Top-level functions of ``code`` decorated with functools' ``lru_cache`` or ``cache``."""
+    def cached(d: ast.expr) -> bool:
+        d = d.func if isinstance(d, ast.Call) else d
+        name = d.attr if isinstance(d, ast.Attribute) else d.id if isinstance(d, ast.Name) else ""
+        return name in ("lru_cache", "cache")
+    return [n.name for n in ast.parse(code).body
+            if isinstance(n, ast.FunctionDef) and any(cached(d) for d in n.decorator_list)]
+
+
+def fresh_caches_conftest(project: dict[str, Any], selected: dict[str, list[str]]) -> str:
+    """A conftest that empties the caches of the mutated cached functions before each test. mutmut maps a
+    function to the tests that call it; with a warm cache only the first test that calls it reaches the function,
+    so a mutant there would be run against that one test alone (the others count on the cached result)."""
+    dirs = package_dirs(project)
+    targets = []
+    for module in project["tool"]["mutmut"]["only_mutate"]:
+        repo = repo_path(module, dirs)
+        wanted = selected.get(repo)
+        for name in cached_functions((REPO / repo).read_text(encoding="utf-8")):
+            if wanted is None or name in wanted:
+                targets.append((module[:-3].replace("/", "."), name))
+    return textwrap.dedent(f"""\
+        # Written by scripts/mutation.py (see fresh_caches_conftest there).
+        import sys
+
+        import pytest
+
+        CACHED = {targets!r}
+
+
+        @pytest.fixture(autouse=True)
+        def _fresh_caches():
+            for module, name in CACHED:
+                fn = getattr(sys.modules.get(module), name, None)
+                if fn is not None and hasattr(fn, "cache_clear"):
+                    fn.cache_clear()
+            yield
+        """)
+
+
+def selected_functions(project: dict[str, Any]) -> dict[str, list[str]]:
+    """[tool.mutmut.only_mutate_functions]: repository path -> the functions of it to mutate (the rest of
+    that module, e.g. I/O or wording, is left alone). Modules not listed are mutated whole."""
+    return dict(project["tool"]["mutmut"].get("only_mutate_functions", {}))
+
+
+def only_these_functions(code: str, names: list[str]) -> str:
+    """``code`` with ``# pragma: no mutate block`` on the header of every top-level function and method not in
+    ``names`` ("function", "Class.method", or "Class" for all its methods). The comment goes at the end of the
+    ``def`` line's colon, so line numbers (and mutmut's diffs) stay the same."""
+    import libcst as cst
+
+    wanted = set(names)
+    found: set[str] = set()
+
+    def keep(qualified: str) -> bool:
+        hit = qualified in wanted or qualified.split(".", 1)[0] in wanted
+        if hit:
+            found.update({qualified, qualified.split(".", 1)[0]} & wanted)
+        return hit
+
+    def pragma(fn: cst.FunctionDef) -> cst.FunctionDef:
+        body = fn.body
+        if not isinstance(body, cst.IndentedBlock):  # `def f(): return 1` on one line: nothing we target
+            return fn
+        comment = "# pragma: no mutate block"
+        if body.header.comment is not None:
+            comment += "  " + body.header.comment.value.lstrip("# ")
+        header = body.header.with_changes(whitespace=cst.SimpleWhitespace("  "), comment=cst.Comment(comment))
+        return fn.with_changes(body=body.with_changes(header=header))
+
+    module = cst.parse_module(code)
+    out = []
+    for stmt in module.body:
+        if isinstance(stmt, cst.FunctionDef) and not keep(stmt.name.value):
+            stmt = pragma(stmt)
+        elif isinstance(stmt, cst.ClassDef) and isinstance(stmt.body, cst.IndentedBlock):
+            methods = [pragma(m) if isinstance(m, cst.FunctionDef) and not keep(f"{stmt.name.value}.{m.name.value}")
+                       else m for m in stmt.body.body]
+            stmt = stmt.with_changes(body=stmt.body.with_changes(body=methods))
+        out.append(stmt)
+    missing = wanted - found
+    if missing:
+        raise SystemExit(f"[tool.mutmut.only_mutate_functions] names functions the module does not have: "
+                         f"{', '.join(sorted(missing))}")
+    return module.with_changes(body=out).code
 
 
 # ---- 2. mutmut, mutating decorated functions too ------------------------------------------------------------
@@ -125,8 +221,27 @@ def run_mutmut(max_children: int) -> int:
                            cwd=STAGE)
 
 
+def _fastest_tests_first() -> None:
+    """mutmut hands a mutant its tests in set order; run them fastest first (by the durations it measured), so a
+    killed mutant stops at a quick failing test instead of after a slow one that passes."""
+    from mutmut.state import state
+    from mutmut.workers import isolation
+
+    assert hasattr(isolation.ForkServerRunner, "submit"), "mutmut changed: check scripts/mutation.py"
+    submit = isolation.ForkServerRunner.submit
+
+    def submit_sorted(self, mutant_name, tests, cpu_time_limit, estimated_time):  # type: ignore[no-untyped-def]
+        durations = state().duration_by_test
+        ordered = sorted(tests, key=lambda t: (durations.get(t, 0.0), t))
+        return submit(self, mutant_name, ordered, cpu_time_limit, estimated_time)
+
+    isolation.ForkServerRunner.submit = submit_sorted
+
+
 def _mutmut_run_here(max_children: int) -> None:
     _mutate_decorated_functions()
+    _skip_message_strings(package_dirs(pyproject()))
+    _fastest_tests_first()
     from mutmut.__main__ import cli
 
     cli(["run", "--max-children", str(max_children)], standalone_mode=True)
@@ -182,23 +297,36 @@ def _function_of(mutant_name: str) -> str:
 
 
 # ---- message-text mutants -------------------------------------------------------------------------------------
-# A mutant "changes only message text" when every difference from the original function is a string literal
-# rewritten (mutmut's XX-wrapping, upper or lower case, or None) where it is only text for a person: an
-# argument of an exception, of a log call or of a policy report, the message of a Finding, an item of a list of
-# problems, a hint=/reason=/message= keyword, or the value of a variable named msg/message/hint/reason/.... Strings compared, used as keys,
-# headers, methods, kinds or statuses are never message text.
+# A string is "message text" when it is only text for a person: an argument of an exception, of a log call or of a
+# policy report, the message (and fix) of a Finding or a Problem, an item of a list of problems, a
+# hint=/reason=/message=/summary=/fix= keyword, or the value of a variable named msg/message/hint/reason/....
+# Strings compared, used as keys, headers, methods, kinds, causes or statuses are never message text.
+# scripts/mutation.py does not mutate message strings at all (it lists them in the report), and a surviving mutant
+# whose every change rewrites a message string (mutmut's XX-wrapping, upper or lower case, or None) is left out of
+# the score the same way.
 MESSAGE_CALL = re.compile(r"(Error|Exception|Warning)$|^(warning|info|debug|error|exception|critical|report|echo)$")
-MESSAGE_ARGS_FROM = {"Finding": 1}  # positional arguments from this index on are message text
-MESSAGE_KEYWORDS = {"hint", "reason", "message", "summary", "detail"}
-MESSAGE_VARIABLES = {"msg", "message", "hint", "reason", "why", "text", "note", "what", "fix", "desc", "source",
-                     "via", "levels", "known", "wait"}
+# positional arguments that are message text, by the called name (and by module where two classes share a name)
+MESSAGE_ARGS: dict[str, Any] = {
+    "Finding": {"policies/rules/evaluate.py": slice(0, 1), "stacks/drift.py": slice(3, 4)},  # the message only
+    "problem": slice(0, 2), "notice": slice(0, 2), "Problem": slice(0, 2),  # message, fix (never the severity)
+    "UnknownName": slice(0, 2), "_error": slice(1, 3),  # drift's _error(stack, message, fix)
+    "require_known": slice(1, 2),  # the property named when the SDK says "can't run during preview"
+}
+MESSAGE_KEYWORDS = {"hint", "reason", "message", "summary", "detail", "fix"}
+MESSAGE_VARIABLES = {"msg", "message", "hint", "reason", "why", "note", "what", "fix", "desc", "source", "via", "known",
+                     "wait", "summary", "rule", "lead", "comma"}  # not "text" or "levels": data is named so too
 
 
 def _parents(tree: ast.AST) -> dict[ast.AST, ast.AST]:
     return {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
 
 
-def _in_message_position(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
+def _message_args(name: str, module: str) -> Optional[slice]:
+    spec = MESSAGE_ARGS.get(name)
+    return spec.get(module) if isinstance(spec, dict) else spec
+
+
+def _in_message_position(node: ast.AST, parents: dict[ast.AST, ast.AST], module: str = "") -> bool:
     child, cur = node, parents.get(node)
     while cur is not None:
         if isinstance(cur, (ast.Compare, ast.Subscript, ast.Dict, ast.Set, ast.match_case)) or (
@@ -211,12 +339,13 @@ def _in_message_position(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool
             name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
             if child is func:
                 return False
-            if name in MESSAGE_ARGS_FROM:  # e.g. Finding(kind, message, ...): only the message
-                return child in cur.args[MESSAGE_ARGS_FROM[name]:]
+            if name in MESSAGE_ARGS:  # e.g. Finding(kind, message, ...): only the message
+                positions = _message_args(name, module)
+                return positions is not None and child in cur.args[positions]
             if name == "append" and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
-                return func.value.id.endswith(("problems", "lines", "notes"))  # lists of messages
+                return func.value.id.endswith(("problems", "notes", "parts"))  # lists of messages (not a checklist's lines)
             if name in ("join", "format", "str"):
-                return _in_message_position(cur, parents)
+                return _in_message_position(cur, parents, module)
             return bool(MESSAGE_CALL.search(name))
         if isinstance(cur, ast.Assign):
             return all(isinstance(t, ast.Name) and t.id in MESSAGE_VARIABLES for t in cur.targets)
@@ -226,6 +355,75 @@ def _in_message_position(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool
             return False
         child, cur = cur, parents.get(cur)
     return False
+
+
+Span = tuple[tuple[int, int], tuple[int, int]]  # ((line, column), (end line, end column)), columns in characters
+
+
+def message_spans(code: str, module: str) -> list[Span]:
+    """Where the message strings of ``code`` are (outermost string nodes: a concatenation is one)."""
+    tree = ast.parse(code)
+    parents = _parents(tree)
+    lines = code.splitlines()
+
+    def chars(line: int, byte_col: int) -> int:  # ast columns count UTF-8 bytes, libcst's count characters
+        return len(lines[line - 1].encode("utf-8")[:byte_col].decode("utf-8", errors="ignore"))
+
+    spans: list[Span] = []
+    for node in ast.walk(tree):
+        is_text = isinstance(node, ast.JoinedStr) or (isinstance(node, ast.Constant) and isinstance(node.value, str))
+        if not is_text or isinstance(parents.get(node), (ast.JoinedStr, ast.FormattedValue)):
+            continue
+        if isinstance(parents.get(node), ast.Expr):  # a docstring
+            continue
+        if _in_message_position(node, parents, module):
+            spans.append(((node.lineno, chars(node.lineno, node.col_offset)),
+                          (node.end_lineno or node.lineno, chars(node.end_lineno or node.lineno, node.end_col_offset or 0))))
+    return spans
+
+
+def _in_spans(position: tuple[int, int], spans: list[Span]) -> bool:
+    return any(start <= position < end for start, end in spans)
+
+
+MESSAGE_STRINGS = STAGE / "message-strings.jsonl"  # the message strings left unmutated, one JSON object a line
+
+
+def _skip_message_strings(dirs: dict[str, str]) -> None:
+    """mutmut mutates every plain string; leave message strings alone (a mutant there changes what a person
+    reads, which the tests of each message check, not the score) and record each in MESSAGE_STRINGS."""
+    import libcst as cst
+    from libcst.metadata import PositionProvider
+    from mutmut.mutation import file_mutation as fm
+    from mutmut.mutation.mutators import operator_string
+
+    assert hasattr(fm.MutationVisitor, "_should_mutate_node") and hasattr(fm, "create_mutations"), \
+        "mutmut changed: check scripts/mutation.py against the pinned version"
+    current: dict[str, Any] = {"module": "", "spans": []}
+    create = fm.create_mutations
+
+    def create_mutations(filename, code, *args, **kwargs):  # type: ignore[no-untyped-def]
+        current["module"] = repo_path(str(filename), dirs)
+        current["spans"] = message_spans(code, current["module"])
+        return create(filename, code, *args, **kwargs)
+
+    should = fm.MutationVisitor._should_mutate_node
+
+    def should_mutate_node(self, node):  # type: ignore[no-untyped-def]
+        if not should(self, node):
+            return False
+        if isinstance(node, cst.SimpleString):
+            position = self.get_metadata(PositionProvider, node, None)
+            if position is not None and _in_spans((position.start.line, position.start.column), current["spans"]):
+                record = {"module": current["module"], "line": position.start.line, "text": node.value,
+                          "mutants": len(list(operator_string(node)))}
+                with open(MESSAGE_STRINGS, "a", encoding="utf-8") as out:
+                    out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                return False
+        return True
+
+    fm.create_mutations = create_mutations
+    fm.MutationVisitor._should_mutate_node = should_mutate_node
 
 
 def _differences(a: ast.AST, b: ast.AST) -> Optional[list[tuple[ast.AST, ast.AST]]]:
@@ -254,7 +452,7 @@ def _differences(a: ast.AST, b: ast.AST) -> Optional[list[tuple[ast.AST, ast.AST
     return out
 
 
-def message_only(original: str, mutant: str) -> bool:
+def message_only(original: str, mutant: str, module: str = "") -> bool:
     """Does the mutant only rewrite message text (see above)?"""
     a, b = ast.parse(textwrap.dedent(original)), ast.parse(textwrap.dedent(mutant))
     diffs = _differences(a, b)
@@ -265,7 +463,7 @@ def message_only(original: str, mutant: str) -> bool:
         if not (isinstance(x, ast.Constant) and isinstance(x.value, str)
                 and isinstance(y, ast.Constant) and (y.value is None or isinstance(y.value, str))):
             return False
-        if not _in_message_position(x, parents):
+        if not _in_message_position(x, parents, module):
             return False
     return True
 
@@ -321,7 +519,7 @@ def collect(project: dict[str, Any]) -> dict[str, ModuleScore]:
                 else:
                     original = cst.Module([read_original_function(module_cst, name)]).code
                     mutated = cst.Module([read_mutant_function(module_cst, name)]).code
-                    if message_only(original, mutated):
+                    if message_only(original, mutated, module):
                         m.excluded = {"kind": "message", "reason": "changes only message text"}
             score.mutants.append(m)
     stale = [e for i, e in enumerate(exclusions) if i not in used and e["module"] in scores]

@@ -14,8 +14,8 @@ from typing import Any, Optional
 from cwroles.manifest import Requirement, load_manifest, manifest_names
 
 
-def empty_requirement(integration: str = "") -> Requirement:
-    return Requirement(integration=integration or "", title="an empty requirement", manifest="")
+def empty_requirement(integration: str) -> Requirement:
+    return Requirement(integration=integration, title="an empty requirement", manifest="")
 
 
 def known_integrations() -> list[str]:

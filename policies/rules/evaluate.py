@@ -35,7 +35,6 @@ BROAD_WRITES_MIN_FUNCTIONS = 3
 
 @dataclass
 class Finding:
-    kind: str  # "least-privilege" | "privileged" | "broad-writes" | "vendor-requirement"
     message: str
     cell: Optional[GrantCell] = None  # None: not waivable (allow-lists, unknown names, config)
     reason: str = ""  # short reason, used when reporting a waived finding
@@ -121,19 +120,18 @@ def least_privilege(view: RoleView) -> list[Finding]:
     req, empty_why = view.requirement, view.requirement_why
     out: list[Finding] = []
     for p in view.grant_problems:
-        out.append(Finding("least-privilege", p))
+        out.append(Finding(p))
     unknown_features = sorted(view.features - set(req.features))
     if unknown_features and not empty_why:
         known = ", ".join(sorted(req.features)) or "none"
-        out.append(Finding("least-privilege",
-                           f"feature(s) {unknown_features} are not features of {req.title} (it has: {known}); "
+        out.append(Finding(f"feature(s) {unknown_features} are not features of {req.title} (it has: {known}); "
                            "fix the stack config's features"))
     for cell in view.cells:
         if not cell.resolved:
             continue  # reported as a grant problem above
         if empty_why:
-            out.append(Finding("least-privilege", f"{_level(cell)} is not allowed: {view.label} {empty_why}; or waive "
-                                                  "the grant.", cell, reason="no vendor requirement for this role"))
+            out.append(Finding(f"{_level(cell)} is not allowed: {view.label} {empty_why}; or waive the grant.", cell,
+                               reason="no vendor requirement for this role"))
             continue
         ceiling, gated = req.ceiling(cell.module, cell.function, view.features)
         cap = ceiling[cell.level]  # type: ignore[index]
@@ -141,7 +139,7 @@ def least_privilege(view: RoleView) -> list[Finding]:
             continue
         gated_level = gated.level(cell.level) if gated is not None else Level.NONE  # type: ignore[arg-type]
         if gated is not None and cell.value.rank <= gated_level.rank:
-            desc = req.features.get(gated.feature or "", "")
+            desc = req.features[str(gated.feature)]  # declared: Requirement checks every feature it uses
             msg = (f"{_level(cell)} is only part of {req.title}'s requirement with feature '{gated.feature}' "
                    f"({desc}), which is off for {view.label}. Turn the feature on in the stack config, or remove "
                    "the grant.")
@@ -154,9 +152,9 @@ def least_privilege(view: RoleView) -> list[Finding]:
             msg = (f"{_level(cell)} is above {req.title}'s published requirement "
                    f"({cell.level.title()} ceiling: {cap.value}). {_widen_fix(req, cell.origin)}")
             reason = f"above {req.title}'s requirement ({cell.level.title()} ≤ {cap.value})"
-        out.append(Finding("least-privilege", msg, cell, reason=reason))
+        out.append(Finding(msg, cell, reason=reason))
     for p in view.customize_problems:
-        out.append(Finding("least-privilege", p))
+        out.append(Finding(p))
     for fn, items in view.customize.items():
         allowed, gated_items = req.allowed_items(where(*fn), view.features)
         for item in items:
@@ -172,7 +170,7 @@ def least_privilege(view: RoleView) -> list[Finding]:
                 msg = (f"{where(*fn)} › Customize allows “{item}”, which is not on {req.title}'s published "
                        f"allow-list. Remove it, or add it to the vendor requirement in {req.manifest} in the same "
                        "pull request.")
-            out.append(Finding("least-privilege", msg))
+            out.append(Finding(msg))
     return out
 
 
@@ -185,7 +183,7 @@ def privileged(view: RoleView, rules: list[PrivilegedRule]) -> list[Finding]:
         reasons = "; ".join(dict.fromkeys(r.reason for r in hits))
         msg = (f"{_level(cell)} is privileged ({reasons}). Grant it only with an explicit, time-limited waiver: "
                f"{WAIVE_HINT}.")
-        out.append(Finding("privileged", msg, cell, reason=f"privileged: {reasons}"))
+        out.append(Finding(msg, cell, reason=f"privileged: {reasons}"))
     return out
 
 
@@ -214,7 +212,7 @@ def broad_writes(view: RoleView, rules: list[PrivilegedRule],
                f"in {req.manifest} documents. Broad write access: confirm with the vendor that each is needed. "
                f"Advisory unless the pack config makes cwroles-broad-writes mandatory; then accept it with a waiver "
                f"on these grants.")
-        out.append(Finding("broad-writes", msg, cells=cells, reason=f"writes on {len(functions)} {module} functions"))
+        out.append(Finding(msg, cells=cells, reason=f"writes on {len(functions)} {module} functions"))
     return out
 
 
@@ -232,8 +230,7 @@ def vendor_requirement(view: RoleView) -> list[Finding]:
         if not view.project_manifest:
             return []
         n = len({(c.module, c.function) for c in view.cells})
-        return [Finding("vendor-requirement",
-                        f"{view.label} is new: its {n} grants come from the vendor requirement in {req.manifest}. "
+        return [Finding(f"{view.label} is new: its {n} grants come from the vendor requirement in {req.manifest}. "
                         f"Review that file against the vendor page ({req.vendor_page or 'not named'}) in this pull "
                         "request.")]
     added = {str(f) for f in view.widening.get("features_added") or []}
@@ -254,18 +251,17 @@ def vendor_requirement(view: RoleView) -> list[Finding]:
         if now.rank > before[level].rank:  # type: ignore[index]
             feats = sorted(f for f in added if now.rank <= req.ceiling(str(c["module"]), str(c["function"]),
                                                                        (view.features - added) | {f})[0][level].rank)  # type: ignore[index]
-            by_feature.setdefault(", ".join(repr(f) for f in feats) or repr(sorted(added)), []).append(c)
+            # the ceiling is the highest enabled row: one added feature alone explains the widening
+            by_feature.setdefault(", ".join(repr(f) for f in feats), []).append(c)
         else:
             by_vendor.append(c)
     out: list[Finding] = []
     if by_vendor:
-        out.append(Finding("vendor-requirement",
-                           f"{view.label} is widened by a change to the vendor requirement in {req.manifest}: "
+        out.append(Finding(f"{view.label} is widened by a change to the vendor requirement in {req.manifest}: "
                            f"{'; '.join(_cell_text(c) for c in by_vendor)}. Check the change against the vendor page "
                            f"({req.vendor_page or 'not named'}) in this pull request."))
     for feats, cells in by_feature.items():
-        out.append(Finding("vendor-requirement",
-                           f"{view.label} is widened by feature {feats} switched on in stack config cwroles:features "
+        out.append(Finding(f"{view.label} is widened by feature {feats} switched on in stack config cwroles:features "
                            f"(part of {req.title}'s requirement in {req.manifest}): "
                            f"{'; '.join(_cell_text(c) for c in cells)}."))
     return out

@@ -199,14 +199,14 @@ def parse_grants(grants: Any, catalog: Optional[Catalog] = None) -> ParsedGrants
     rows, problems = parse_grant_list(grants, Where(path=("grants",)), catalog,
                                       carried=("reason", "source", "feature", "origin"), lenient_levels=True)
     out.problems += [_grant_problem(p) for p in problems if p.is_error and ".waiver" not in (p.field or "")]
-    for row in rows:
+    for i, row in enumerate(rows):  # one row per grant
         if row is None:
             continue
         waiver = None
         if row.waiver is not None:
             waiver = WaiverInfo(row.waiver.justification, row.waiver.approved_by, row.waiver.expires, "grant waiver")
         elif row.waiver_problems:
-            waiver = waiver_info(grants[row.where.path[-1]].get("waiver"), row.where.key("waiver"), "grant waiver")
+            waiver = waiver_info(grants[i].get("waiver"), row.where.key("waiver"), "grant waiver")
         for n, lv in row.granted().items():
             out.cells.append(GrantCell(row.module, row.function, n, lv, row.resolved, waiver, row.meta.get("origin")))
     return out

@@ -491,9 +491,10 @@ def test_create_refused_is_raised_at_once(cw):
     post = cw.post(f"{BASE}/system/securityroles").mock(return_value=httpx.Response(400, json={
         "code": "InvalidObject", "message": "bad", "errors": [{"code": "ObjectExists", "field": "name", "message": "in use"}]}))
     lookup = cw.get(f"{BASE}/system/securityroles").mock(return_value=httpx.Response(200, json=[]))
-    with pytest.raises(ObjectExists):
+    with pytest.raises(ObjectExists) as e:
         make_client().create_security_role("X")
     assert post.call_count == 1 and lookup.call_count == 0
+    assert (e.value.method, e.value.status) == ("POST", 400)  # the error names the request as sent
 
 
 # ---- configuration and addressing ----------------------------------------------------------------------------
