@@ -93,7 +93,7 @@ def role_view(props: Mapping[str, Any]) -> RoleView:
         cproblems += [str(p) for p in problems if p.is_error]
         if fn is not None:
             customize.setdefault(split_function(fn), []).extend(canon)
-    waivers, wproblems = parse_stack_waivers(require_known(props.get("waivers"), "waivers"))
+    waivers, wproblems = parse_stack_waivers(require_known(props.get("waivers"), "waivers"), catalog)
     carried = require_known(props.get("requirement"), "requirement")
     req, why = requirement_for(str(integration) if integration else None, carried)
     widening = props.get("widening")

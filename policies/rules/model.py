@@ -233,8 +233,10 @@ class StackWaiver:
                 and (self.level is None or self.level == cell.level))
 
 
-def parse_stack_waivers(waivers: Any) -> tuple[list[StackWaiver], list[str]]:
-    """Stack config waivers; one that cannot be used is kept with its reason (so a finding says why)."""
+def parse_stack_waivers(waivers: Any, catalog: Optional[Catalog] = None) -> tuple[list[StackWaiver], list[str]]:
+    """Stack config waivers; one that cannot be used is kept with its reason (so a finding says why).
+    ``catalog``: the one the role's grants were read with (the bundled catalog plus the tenant's own
+    entries), so a waiver can name a function only the tenant has."""
     out: list[StackWaiver] = []
     problems: list[Problem] = []
     if waivers in (None, ""):
@@ -242,7 +244,7 @@ def parse_stack_waivers(waivers: Any) -> tuple[list[StackWaiver], list[str]]:
     base = Where(path=("waivers",))
     if not isinstance(waivers, list):
         return out, [str(base.problem(f"must be a list of waivers, got {type(waivers).__name__}", ""))]
-    catalog = load_catalog()
+    catalog = catalog or load_catalog()
     for i, w in enumerate(waivers):
         here = base.index(i)
         if not isinstance(w, Mapping):

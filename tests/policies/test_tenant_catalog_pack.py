@@ -31,3 +31,11 @@ def test_a_tenant_function_within_the_requirement_passes_and_above_it_is_named()
 def test_without_the_tenant_catalog_the_name_is_unknown():
     msgs = run(least_privilege, ROLE_PERMISSIONS, props([grant("Service Desk › Ticket Dispatch Rules", "A")], None))
     assert len(msgs) == 1 and "unknown function Service Desk › 'Ticket Dispatch Rules'" in msgs[0]
+
+
+def test_a_stack_waiver_can_name_a_tenant_s_own_function():
+    waiver = {"module": "Service Desk", "function": "Ticket Dispatch Rules", "level": "inquire",
+              "justification": "the vendor reads rules back", "approved_by": "ops", "expires": "2099-12-31"}
+    p = {**props([grant("Service Desk › Ticket Dispatch Rules", "AI")]), "waivers": [waiver]}
+    # the waiver is read with the same catalog as the grants (it was reported as an unknown name and never applied)
+    assert run(least_privilege, ROLE_PERMISSIONS, p) == []
