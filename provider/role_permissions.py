@@ -233,11 +233,6 @@ def _tenant_only(module: str, function: str) -> bool:
     return False
 
 
-def _drift(before: Grid, after: Grid) -> list[str]:
-    """Cells ConnectWise changed since ``before`` was recorded."""
-    return drift_lines(before, after)
-
-
 def _grants_from_grid(grid: Grid) -> list[dict[str, Any]]:
     return [
         {"module": m, "function": f, **{n: lv.value for n, lv in cell.items()}}
@@ -492,7 +487,7 @@ class RolePermissionsProvider(BaseProvider):
             "role_id": role_id,
             "live": grid_to_json(live),
             "pending": pending,
-            "drift": _drift(before, live),
+            "drift": drift_lines(before, live),  # cells ConnectWise changed since the last read
             # A refresh makes no impersonation calls: the Customize verdict stays the last `pulumi up`'s.
             "customize_status": props.get("customize_status") or "not checked by refresh",
             TENANT_KEY: settings.tenant.record(),

@@ -152,6 +152,19 @@ class FakeProject:
                 "inputs": _no_nulls(dict(inputs)), "outputs": _no_nulls(dict(outs))}
 
 
+def isolated_project(tmp_path: Path, monkeypatch: Any, export_env: bool = False) -> FakeProject:
+    """A fake project in ``tmp_path``, run from there with no CONNECTWISE_* variable of the machine's;
+    ``export_env``: its Pulumi variables exported too, as a shell in the project would have them."""
+    monkeypatch.chdir(tmp_path)
+    for k in ("SITE", "COMPANY_ID", "CLIENT_ID", "PUBLIC_KEY", "PRIVATE_KEY", "CODEBASE"):
+        monkeypatch.delenv(f"CONNECTWISE_{k}", raising=False)
+    p = FakeProject(tmp_path / "proj")
+    if export_env:
+        for k, v in p.env.items():
+            monkeypatch.setenv(k, v)
+    return p
+
+
 def apply_plan(sim, company_id: str, plan) -> None:
     """The admin applies the code's levels and allow-lists in the console (what the checklist asks)."""
     role = plan.role_args["name"]

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from cwroles.commands import app
 from cwroles.cwsim.testing import free_port, running_server
-from drift_fixtures import FakeProject, set_levels, tenant
+from drift_fixtures import FakeProject, isolated_project, set_levels, tenant
 
 runner = CliRunner()
 
@@ -26,13 +26,7 @@ def sim(tmp_path):
 
 @pytest.fixture
 def project(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    for k in ("SITE", "COMPANY_ID", "CLIENT_ID", "PUBLIC_KEY", "PRIVATE_KEY", "CODEBASE"):
-        monkeypatch.delenv(f"CONNECTWISE_{k}", raising=False)
-    p = FakeProject(tmp_path / "proj")
-    for k, v in p.env.items():
-        monkeypatch.setenv(k, v)
-    return p
+    return isolated_project(tmp_path, monkeypatch, export_env=True)
 
 
 def drift(project, *args):

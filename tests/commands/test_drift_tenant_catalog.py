@@ -11,7 +11,7 @@ from cwroles.cwsim.testing import running_server
 from cwroles.stacks import plan_from_config
 from cwroles.stacks.drift import Verdict, sweep
 from cwroles.stacks.state import Workspace
-from drift_fixtures import FakeProject, set_levels
+from drift_fixtures import isolated_project, set_levels
 
 from tests.commands.onboarding_helpers import EXTRAS, OWN_FUNCTION, OWN_TABLE
 
@@ -34,10 +34,7 @@ tenant_catalog:
 
 @pytest.fixture
 def project(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    for k in ("SITE", "COMPANY_ID", "CLIENT_ID", "PUBLIC_KEY", "PRIVATE_KEY", "CODEBASE"):
-        monkeypatch.delenv(f"CONNECTWISE_{k}", raising=False)
-    p = FakeProject(tmp_path / "proj")
+    p = isolated_project(tmp_path, monkeypatch)
     (p.root / "integrations").mkdir()
     (p.root / "integrations" / "dispatch.yaml").write_text(DISPATCH)
     monkeypatch.setattr(drift_fixtures, "plan_from_config", lambda raw: plan_from_config(raw, root=p.root))

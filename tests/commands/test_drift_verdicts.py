@@ -12,7 +12,7 @@ from cwroles.cwsim.testing import running_server
 from cwroles.stacks import drift as drift_mod
 from cwroles.stacks.drift import Verdict, sweep
 from cwroles.stacks.state import Workspace
-from drift_fixtures import FakeProject, set_levels, tenant
+from drift_fixtures import FakeProject, isolated_project, set_levels, tenant
 
 
 @pytest.fixture
@@ -23,10 +23,7 @@ def sim(tmp_path):
 
 @pytest.fixture
 def project(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    for k in ("SITE", "COMPANY_ID", "CLIENT_ID", "PUBLIC_KEY", "PRIVATE_KEY", "CODEBASE"):
-        monkeypatch.delenv(f"CONNECTWISE_{k}", raising=False)
-    return FakeProject(tmp_path / "proj")
+    return isolated_project(tmp_path, monkeypatch)
 
 
 def run(project: FakeProject, stacks=None, **kw):
