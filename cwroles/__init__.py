@@ -5,9 +5,19 @@ the provider (``provider``), the stack programs (``stacks``) and the policy pack
 the module/function catalog, permission levels and grids, and the vendor manifests.
 """
 
-from importlib.metadata import PackageNotFoundError, version as _distribution_version
+from typing import Any
 
-try:  # the one version: pyproject.toml's [project] version, as installed
-    __version__ = _distribution_version("cwroles")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree that was never installed
-    __version__ = "0+unknown"
+
+def __getattr__(name: str) -> Any:
+    # __version__ is read from the installed metadata on first use: the program and the provider process
+    # import this package on every operation and never need it.
+    if name != "__version__":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:  # the one version: pyproject.toml's [project] version, as installed
+        value = version("cwroles")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree that was never installed
+        value = "0+unknown"
+    globals()["__version__"] = value
+    return value

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from importlib import resources
 from typing import Literal, Optional, Union
 
-import yaml
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from .catalog import CatalogError, LevelName, load_catalog
+from .catalog import CatalogError, LevelName, data_file, load_catalog
 
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 ALWAYS = "always"  # any authenticated member
@@ -133,7 +131,9 @@ def parse_api_permissions(data: object) -> ApiPermissions:
 
 @lru_cache(maxsize=1)
 def load_api_permissions() -> ApiPermissions:
-    text = resources.files("cwroles").joinpath("data/api-permissions.yaml").read_text(encoding="utf-8")
+    import yaml  # here: the provider reads the table only to explain a refusal
+
+    text = data_file("api-permissions.yaml").read_text(encoding="utf-8")
     return parse_api_permissions(yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
 
 

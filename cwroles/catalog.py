@@ -15,7 +15,7 @@ import difflib
 import hashlib
 import re
 from functools import cached_property, lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import Any, ClassVar, Iterator, Literal, Mapping, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -207,8 +207,14 @@ class CompiledCatalog(_Model):
     catalog: Catalog
 
 
-def _data(name: str):
-    return resources.files("cwroles").joinpath(f"data/{name}")
+DATA = Path(__file__).with_name("data")  # the package's data files (installed as files, never zipped)
+
+
+def data_file(name: str) -> Path:
+    """``cwroles/data/<name>``. A plain path: importlib.resources costs its first caller ~20 ms, and the
+    provider process reads the catalog on every operation."""
+    return DATA / name
+
 
 
 def _parse_yaml(text: str) -> Catalog:
@@ -219,16 +225,16 @@ def _parse_yaml(text: str) -> Catalog:
 
 def compile_catalog() -> str:
     """The JSON text ``data/catalog.json`` must hold for the current ``data/catalog.yaml``."""
-    raw = _data("catalog.yaml").read_bytes()
+    raw = data_file("catalog.yaml").read_bytes()
     compiled = CompiledCatalog(sha256=hashlib.sha256(raw).hexdigest(), catalog=_parse_yaml(raw.decode("utf-8")))
     return compiled.model_dump_json(indent=1, exclude_defaults=True) + "\n"
 
 
 @lru_cache(maxsize=1)
 def load_catalog() -> Catalog:
-    raw = _data("catalog.yaml").read_bytes()
+    raw = data_file("catalog.yaml").read_bytes()
     try:
-        compiled = CompiledCatalog.model_validate_json(_data("catalog.json").read_bytes())
+        compiled = CompiledCatalog.model_validate_json(data_file("catalog.json").read_bytes())
     except (OSError, ValueError):
         compiled = None
     if compiled is not None and compiled.sha256 == hashlib.sha256(raw).hexdigest():

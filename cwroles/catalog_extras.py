@@ -25,7 +25,7 @@ TENANT_SOURCE = "tenant"  # the `sources` tag of an entry only the tenant has
 
 
 class _Extra(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, str_strip_whitespace=True, defer_build=True)
 
 
 class ExtraFunction(_Extra):

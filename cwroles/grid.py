@@ -42,7 +42,7 @@ class Level(str, Enum):
 class Waiver(BaseModel):
     """Why a grant above policy is accepted, by whom, until when."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     justification: str
     approved_by: str
     expires: Date
@@ -59,7 +59,7 @@ class Waiver(BaseModel):
 
 
 class Grant(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     module: str
     function: str
     add: Level = Level.NONE
@@ -143,7 +143,7 @@ def live_grid(rows: Iterable[Mapping], catalog: Catalog | None = None) -> Grid:
 class Change(BaseModel):
     """One cell an admin must set in System › Security Roles."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     module: str
     function: str
     level: LevelName
@@ -260,7 +260,7 @@ def render_checklist(
 class ChecklistItem(BaseModel):
     """One line of a checklist written by :func:`render_checklist`, read back (demo, tooling)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     module: str
     function: str
     level: Optional[LevelName] = None  # a grid cell …

@@ -17,14 +17,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from .catalog import LEVEL_NAMES, Catalog, LevelName, load_catalog
+from .catalog import LEVEL_NAMES, Catalog, LevelName, data_file, load_catalog
 from .catalog_extras import CatalogExtras, extend, parse_extras
 from .grid import Grant, Level, Waiver, desired_grid
 from .names import join_function, resolve_function
@@ -32,9 +31,9 @@ from .permissions import (MEMBER_IDENTIFIER_MAX, MEMBER_NAME_MAX, ROLE_NAME_MAX,
                           member_identifier_problem, member_name_problem, parse_customize_list, parse_grant,
                           role_name_problem, unknown_keys)
 from .problems import LineIndex, Problem, Where
+from .project import PROJECT_FOLDER, find_project_root, folder_manifests, project_path
 
 BUILTIN_FOLDER = "cwroles/data/integrations"  # as shown in messages
-PROJECT_FOLDER = "integrations"  # beside Pulumi.yaml
 MANIFEST_CONFIG_KEY = "cwroles:manifest"
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
 _NAME_RE = re.compile(NAME_PATTERN)
@@ -624,13 +623,13 @@ def load_manifest_file(path: Path, display: Optional[str] = None, catalog: Catal
 
 def manifest_names() -> list[str]:
     """The built-in integrations (shipped in the package)."""
-    d = resources.files("cwroles").joinpath("data/integrations")
+    d = data_file("integrations")
     return sorted(p.name.removesuffix(".yaml") for p in d.iterdir() if p.name.endswith(".yaml"))
 
 
 @lru_cache(maxsize=None)
 def builtin_file(integration: str) -> ManifestFile:
-    text = resources.files("cwroles").joinpath(f"data/integrations/{integration}.yaml").read_text("utf-8")
+    text = data_file(f"integrations/{integration}.yaml").read_text("utf-8")
     return parse_manifest_text(text, f"{BUILTIN_FOLDER}/{integration}.yaml", builtin=True)
 
 
@@ -647,15 +646,6 @@ def load_manifest(integration: str) -> Manifest:
 
 
 # ---- a project's own manifests -----------------------------------------------------------------------
-def find_project_root(start: Optional[Path] = None) -> Optional[Path]:
-    """The nearest folder at or above ``start`` (default: the working directory) holding Pulumi.yaml."""
-    here = (start or Path.cwd()).resolve()
-    for d in (here, *here.parents):
-        if (d / "Pulumi.yaml").is_file() or (d / "Pulumi.yml").is_file():
-            return d
-    return None
-
-
 def _display(path: Path, root: Optional[Path]) -> str:
     try:
         return str(path.resolve().relative_to(root.resolve())) if root else str(path)
@@ -691,14 +681,10 @@ class Integrations:
         ``stack_files``) and ``extra`` paths (relative to ``root``)."""
         files = [builtin_file(n) for n in manifest_names()]
         builtin = {f.integration for f in files}
-        paths: list[Path] = []
-        if root is not None:
-            folder = root / PROJECT_FOLDER
-            if folder.is_dir():
-                paths += sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
-            if stack_files:
-                paths += [root / p for p in stack_manifest_paths(root)]
-        paths += [(root / p) if root is not None and not Path(p).is_absolute() else Path(p) for p in extra]
+        paths = folder_manifests(root) if root is not None else []
+        if root is not None and stack_files:
+            paths += [root / p for p in stack_manifest_paths(root)]
+        paths += [project_path(root, p) for p in extra]
         seen_paths: set[Path] = set()
         owners: dict[str, ManifestFile] = {}
         for p in paths:

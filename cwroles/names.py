@@ -11,13 +11,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import Any, Callable, Optional
 
-import yaml
 from pydantic import BaseModel, ConfigDict
 
-from .catalog import Catalog, CatalogError, Function, Module, close_names, closest_text, load_catalog, normalize
+from .catalog import (Catalog, CatalogError, Function, Module, close_names, closest_text, data_file, load_catalog,
+                      normalize)
 
 SEPARATOR = " › "
 _SPLIT = re.compile(r"\s*(?:›|>)\s*")
@@ -63,7 +62,7 @@ class Resolved:
 
 # ---- data: names that are something else ----------------------------------------------------------
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class NotAModule(_Model):
@@ -86,8 +85,10 @@ class Misplaced(_Model):
 
 @lru_cache(maxsize=1)
 def misplaced() -> Misplaced:
-    text = resources.files("cwroles").joinpath("data/names.yaml").read_text(encoding="utf-8")
-    return Misplaced.model_validate(yaml.safe_load(text))
+    import yaml  # here: most processes never ask
+
+    text = data_file("names.yaml").read_text(encoding="utf-8")
+    return Misplaced.model_validate(yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
 
 
 # ---- renames --------------------------------------------------------------------------------------

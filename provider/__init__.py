@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 # public name -> (module, attribute in it); attribute None = the module itself
 _LAZY: dict[str, tuple[str, str | None]] = {
-    "SecurityRole": (".security_role", "SecurityRole"),
+    "SecurityRole": (".resources", "SecurityRole"),
     "SecurityRoleProvider": (".security_role", "SecurityRoleProvider"),
-    "RolePermissions": (".role_permissions", "RolePermissions"),
+    "RolePermissions": (".resources", "RolePermissions"),
     "RolePermissionsProvider": (".role_permissions", "RolePermissionsProvider"),
     "RoleOutOfSync": (".role_permissions", "RoleOutOfSync"),
-    "ApiMember": (".api_member", "ApiMember"),
+    "ApiMember": (".resources", "ApiMember"),
+    "DeferredProvider": (".resources", "DeferredProvider"),
     "ApiMemberProvider": (".api_member", "ApiMemberProvider"),
     "Client": ("._client", "Client"),
     "DEFAULT_API_VERSION": ("._client", "DEFAULT_API_VERSION"),
@@ -91,6 +92,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see: the same names, imported e
         Token,
     )
     from ._retry import RetryPolicy
-    from .api_member import ApiMember, ApiMemberProvider
-    from .role_permissions import RoleOutOfSync, RolePermissions, RolePermissionsProvider
-    from .security_role import SecurityRole, SecurityRoleProvider
+    from .api_member import ApiMemberProvider
+    from .resources import ApiMember, DeferredProvider, RolePermissions, SecurityRole
+    from .role_permissions import RoleOutOfSync, RolePermissionsProvider
+    from .security_role import SecurityRoleProvider

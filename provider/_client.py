@@ -38,6 +38,7 @@ from ._models import (
     SetupScreen,
     Token,
 )
+from ._config import DEFAULT_API_VERSION, normalize_site
 from ._retry import Budget, RetryPolicy, parse_retry_after
 
 __all__ = ["Client", "DEFAULT_API_VERSION", "PAGE_SIZE", "normalize_site", "normalize_codebase"]
@@ -88,19 +89,8 @@ else:
 
     httpx = _Httpx()
 
-DEFAULT_API_VERSION = "2025.1"
 PAGE_SIZE = 1000  # ConnectWise's hard maximum
 T = TypeVar("T")
-
-
-def normalize_site(site: str) -> str:
-    """``api-na.myconnectwise.net`` → ``https://api-na.myconnectwise.net``; full URLs kept (no trailing /)."""
-    s = site.strip()
-    if not s:
-        raise ConfigurationError("connectwise:site is empty.", hint="set it to your API host, e.g. api-na.myconnectwise.net")
-    if "://" not in s:
-        s = "https://" + s
-    return s.rstrip("/")
 
 
 def normalize_codebase(codebase: str) -> str:

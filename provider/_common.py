@@ -7,7 +7,6 @@ import json
 import threading
 from typing import Any, Iterable, Mapping, Optional
 
-import pulumi
 from pulumi.dynamic import CheckFailure, ConfigureRequest, ResourceProvider
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
@@ -19,10 +18,10 @@ from . import _config
 from ._client import Client
 from ._config import Settings, Tenant
 from ._errors import ConfigurationError
+from .resources import PRIVATE_KEY_CONFIG, check_program_config, verify_now  # noqa: F401 (their home is the light module)
 
 PROVIDER_KEY = "__provider"
 TENANT_KEY = "tenant"  # output: the tenant a resource lives in, {"site", "company_id"}
-PRIVATE_KEY_CONFIG = "connectwise:privateKey"
 
 
 def is_unknown(value: Any) -> bool:
@@ -43,29 +42,6 @@ def has_unknown(value: Any) -> bool:
 def clean(props: dict[str, Any]) -> dict[str, Any]:
     """Inputs/outputs without the engine's reserved keys."""
     return {k: v for k, v in props.items() if k != PROVIDER_KEY}
-
-
-def verify_now(verify_live: bool) -> bool:
-    """Whether the provider of a resource declared now (in the program) reads ConnectWise in ``diff``:
-    on a deployment (`pulumi up`), never on a preview. See ``BaseProvider``."""
-    return bool(verify_live) and not pulumi.runtime.is_dry_run()
-
-
-def check_program_config() -> None:
-    """Refuse settings that would put a credential into state in plain text (called by each resource
-    class when the program declares it, so it holds in any program using these resources)."""
-    from pulumi.runtime import config as runtime_config
-
-    value = runtime_config.get_config(PRIVATE_KEY_CONFIG)
-    if value not in (None, "") and not runtime_config.is_config_secret(PRIVATE_KEY_CONFIG):
-        stack = pulumi.get_stack()
-        raise pulumi.RunError(
-            f"{PRIVATE_KEY_CONFIG} is stored in plain text in Pulumi.{stack}.yaml, and Pulumi would copy it "
-            "into the stack's state unencrypted. Store it encrypted (this replaces the plain value):\n"
-            f"    pulumi config set --secret {PRIVATE_KEY_CONFIG} <private key> -s {stack}\n"
-            "or unset it (`pulumi config rm ...`) and export CONNECTWISE_PRIVATE_KEY instead. If the file was "
-            "committed, create a new key for the API member in ConnectWise and revoke this one."
-        )
 
 
 class TenantChanged(ConfigurationError):

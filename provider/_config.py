@@ -16,19 +16,23 @@ import logging
 import os
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional
 
 from cwroles import emulator_defaults as emu
 
-from ._client import DEFAULT_API_VERSION, Client, normalize_site
 from ._errors import ConfigurationError
 from ._retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from ._client import Client
 
 __all__ = [
     "Settings", "Tenant", "KEYS", "EMULATOR", "resolve_settings", "configure", "current_settings", "get_client", "reset",
 ]
 
 log = logging.getLogger("cwroles.provider")
+
+DEFAULT_API_VERSION = "2025.1"
 
 # setting name → (stack config key, environment variable)
 KEYS: dict[str, tuple[str, str]] = {
@@ -43,6 +47,16 @@ KEYS: dict[str, tuple[str, str]] = {
     "retry_max_seconds": ("connectwise:retryMaxSeconds", "CONNECTWISE_RETRY_MAX_SECONDS"),
     "timeout": ("connectwise:timeout", "CONNECTWISE_TIMEOUT"),
 }
+def normalize_site(site: str) -> str:
+    """``api-na.myconnectwise.net`` → ``https://api-na.myconnectwise.net``; full URLs kept (no trailing /)."""
+    s = site.strip()
+    if not s:
+        raise ConfigurationError("connectwise:site is empty.", hint="set it to your API host, e.g. api-na.myconnectwise.net")
+    if "://" not in s:
+        s = "https://" + s
+    return s.rstrip("/")
+
+
 # The value of connectwise:site / CONNECTWISE_SITE by which a stack chooses the bundled emulator.
 EMULATOR = "emulator"
 _CREDENTIALS = ("company_id", "client_id", "public_key", "private_key")
@@ -108,7 +122,9 @@ class Settings:
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(max_retries=self.max_retries, max_total=self.retry_max_seconds)
 
-    def client(self) -> Client:
+    def client(self) -> "Client":
+        from ._client import Client  # the HTTP library loads with the first client, never for a check
+
         return Client(
             self.site,
             self.company_id,

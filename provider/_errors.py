@@ -9,8 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from cwroles.api_permissions import load_api_permissions
-
 __all__ = [
     "ConnectWiseError",
     "ConfigurationError",
@@ -239,6 +237,8 @@ def error_for_response(
     code, cw_message, errors = _parse_body(body)
     codes = {e.get("code") for e in errors}
     row = next(o for o in _OUTCOMES if status in o.statuses and (o.error_code is None or o.error_code in codes))
+    from cwroles.api_permissions import load_api_permissions  # on the first error only: the table is data
+
     endpoint = load_api_permissions().endpoint(path)
     need = load_api_permissions().permission(method, path)
     words = {

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-import pulumi
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_snake
 
@@ -21,12 +20,13 @@ from cwroles.permissions import EMAIL_MAX, MEMBER_IDENTIFIER_MAX, MEMBER_NAME_MA
 
 from ._client import Client
 from ._common import (
-    TENANT_KEY, BaseProvider, check_id, check_name, check_program_config, clean, guarded_settings, has_unknown,
-    is_unknown, verify_now,
+    TENANT_KEY, BaseProvider, check_id, check_name, clean, guarded_settings, has_unknown,
+    is_unknown,
 )
 from ._config import get_client
 from ._errors import InvalidObject, NotFound, ObjectExists
 from ._models import ApiMember as MemberModel
+from .resources import ApiMember  # the resource as a program declares it (resources.py)
 
 __all__ = ["ApiMember", "ApiMemberProvider", "ApiMemberArgs", "ApiMemberState", "patch_operations"]
 
@@ -43,7 +43,7 @@ def _api(name: str, ref: bool = False) -> Any:
 class ApiMemberArgs(BaseModel):
     """Inputs. Optional references left unset mean "tenant default, not managed": never diffed or patched."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     identifier: str  # UI "Member ID"; a new identifier replaces the member
     name: Optional[str] = _api("name")
     role_id: Optional[int] = _api("securityRole", ref=True)
@@ -247,46 +247,3 @@ class ApiMemberProvider(BaseProvider):
             # Deactivating an already inactive member may be refused; that is the state we want.
             if not client.get_api_member(int(id_)).inactive_flag:
                 raise
-
-
-class ApiMember(Resource, module="connectwise", name="ApiMember"):
-    """A ConnectWise API member holding a security role.
-
-    Unset references (time zone, level, locations, department) take the tenant defaults from
-    ``/system/apiMembers/default``. Destroying deactivates the member (ConnectWise cannot delete
-    members). API keys are made by hand: System › Members › API Members › <member> › API Keys.
-    Outputs: ``member_id``, ``identifier``, ``role_id``, ``inactive``, ``tenant`` and the resolved references.
-    ``verify_live=False`` turns off the read of the member on `pulumi up` (see docs/provider.md).
-    ``adopt_existing=True``: an active member with this identifier is taken over (patched to the code's
-    fields) instead of failing; ``opts=ResourceOptions(import_="<member id>")`` adopts it by id.
-    """
-
-    member_id: pulumi.Output[int]
-    identifier: pulumi.Output[str]
-    role_id: pulumi.Output[int]
-    inactive: pulumi.Output[bool]
-    tenant: pulumi.Output[dict]
-
-    def __init__(
-        self,
-        resource_name: str,
-        identifier: pulumi.Input[str],
-        name: pulumi.Input[str],
-        role_id: pulumi.Input[int],
-        email_address: Optional[pulumi.Input[str]] = None,
-        notes: Optional[pulumi.Input[str]] = None,
-        time_zone_id: Optional[pulumi.Input[int]] = None,
-        structure_level_id: Optional[pulumi.Input[int]] = None,
-        security_location_id: Optional[pulumi.Input[int]] = None,
-        default_location_id: Optional[pulumi.Input[int]] = None,
-        default_department_id: Optional[pulumi.Input[int]] = None,
-        opts: Optional[pulumi.ResourceOptions] = None,
-        verify_live: bool = True,
-        adopt_existing: bool = False,
-    ) -> None:
-        inputs = {k: v for k, v in locals().items() if k in ApiMemberArgs.model_fields}
-        outputs = {k: None for k in ApiMemberState.model_fields if k not in ApiMemberArgs.model_fields}
-        if adopt_existing:  # only then: existing stacks keep their inputs as they are
-            inputs["adopt_existing"] = True
-        check_program_config()
-        super().__init__(ApiMemberProvider(verify_live=verify_now(verify_live)), resource_name, {**inputs, **outputs}, opts)

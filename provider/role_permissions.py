@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Mapping, Optional
 
-import pulumi
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
 from pydantic import BaseModel, ConfigDict
 
 from cwroles.catalog import LEVEL_NAMES, Catalog, CatalogError
@@ -33,18 +32,18 @@ from cwroles.grid import (
     live_grid,
     render_checklist,
 )
-from cwroles.manifest import Requirement
 from cwroles.permissions import (MEMBER_IDENTIFIER_MAX, ROLE_NAME_MAX, customize_differences, grant_json, grid_of, parse_customize_list,
                                  parse_grant_list)
 from cwroles.problems import Where
 
 from ._client import Client
 from ._common import (
-    TENANT_KEY, BaseProvider, add_problems, check_id, check_name, check_program_config, clean, guarded_settings,
-    has_unknown, is_unknown, verify_now,
+    TENANT_KEY, BaseProvider, add_problems, check_id, check_name, clean, guarded_settings,
+    has_unknown, is_unknown,
 )
 from ._config import get_client
 from ._errors import ConnectWiseError, NotFound
+from .resources import RolePermissions  # the resource as a program declares it (resources.py)
 
 __all__ = ["RolePermissions", "RolePermissionsProvider", "RoleOutOfSync", "read_live_grid", "DEFAULT_CHECKLIST_DIR",
            "RolePermissionsArgs", "RolePermissionsState", "checklist_path", "remove_checklist"]
@@ -58,7 +57,7 @@ class RolePermissionsArgs(BaseModel):
     """Inputs. The grid, the allow-lists, the role and where checklists go are what the resource verifies;
     integration, features, waivers, requirement and widening are for the policy pack only."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     role_id: int
     role_name: Optional[str] = None
     grants: list[dict[str, Any]] = []  # normalised by check: catalog names, every level spelled out
@@ -145,6 +144,8 @@ def _check_customize(customize: Any, failures: list[CheckFailure], catalog: Opti
 def _check_requirement(requirement: Any, failures: list[CheckFailure]) -> None:
     if requirement is None or has_unknown(requirement):
         return
+    from cwroles.manifest import Requirement  # a project manifest's: only then load the manifest models
+
     try:
         Requirement.model_validate(requirement)
     except Exception as e:
@@ -539,55 +540,3 @@ class RolePermissionsProvider(BaseProvider):
         if props.get("role_name"):
             remove_checklist(props.get("checklist_dir"), props.get("stack"), settings.tenant.company_id,
                              str(props["role_name"]))
-
-
-class RolePermissions(Resource, module="connectwise", name="RolePermissions"):
-    """The complete permission grid of a security role, verified against ConnectWise.
-
-    Every catalog function not listed in ``grants`` is desired at None. Because ConnectWise's API
-    cannot write settings, ``pulumi up`` fails with a checklist until an admin has set them. Every
-    ``pulumi up`` reads the role again (``verify_live=False`` turns that off); a preview makes no request.
-    Pass the API member's ``identifier`` output as ``member_identifier``: the check then waits for the
-    member, so the first ``up`` gives the same checklist every time.
-    Outputs: ``live`` (the grid read from ConnectWise), ``pending`` (cells still to set),
-    ``drift`` (cells changed in ConnectWise since the last read), ``customize_status``, ``tenant``.
-    ``requirement`` (a project manifest's vendor requirement) is for the policy pack only.
-    """
-
-    live: pulumi.Output[dict]
-    pending: pulumi.Output[list]
-    drift: pulumi.Output[list]
-    customize_status: pulumi.Output[str]
-    role_id: pulumi.Output[int]
-    role_name: pulumi.Output[str]
-    tenant: pulumi.Output[dict]
-
-    def __init__(
-        self,
-        resource_name: str,
-        role_id: pulumi.Input[int],
-        role_name: pulumi.Input[str],
-        grants: pulumi.Input[list],
-        customize: Optional[pulumi.Input[dict]] = None,
-        integration: Optional[pulumi.Input[str]] = None,
-        features: Optional[pulumi.Input[list]] = None,
-        waivers: Optional[pulumi.Input[Any]] = None,
-        checklist_dir: Optional[pulumi.Input[str]] = None,
-        member_identifier: Optional[pulumi.Input[str]] = None,
-        opts: Optional[pulumi.ResourceOptions] = None,
-        requirement: Optional[pulumi.Input[dict]] = None,
-        verify_live: bool = True,
-        tenant_catalog: Optional[pulumi.Input[dict]] = None,
-    ) -> None:
-        inputs = {k: v for k, v in locals().items() if k in RolePermissionsArgs.model_fields}
-        outputs = {k: None for k in RolePermissionsState.model_fields if k not in RolePermissionsArgs.model_fields}
-        if requirement is None:
-            del inputs["requirement"]  # built-in integrations: the pack reads the installed manifest
-        if tenant_catalog is None:
-            del inputs["tenant_catalog"]  # nothing beyond the bundled catalog: inputs as before
-        inputs["stack"] = pulumi.get_stack()
-        check_program_config()
-        super().__init__(RolePermissionsProvider(verify_live=verify_now(verify_live)), resource_name,
-                         {**inputs, **outputs}, opts)
-
-

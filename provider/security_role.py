@@ -10,19 +10,18 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-import pulumi
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
 from pydantic import BaseModel, ConfigDict
 
 from cwroles.permissions import ROLE_NAME_MAX, ROLE_TYPE_MAX
 
 from ._common import (
-    TENANT_KEY, BaseProvider, check_name, check_program_config, clean, guarded_settings, is_unknown,
-    verify_now,
+    TENANT_KEY, BaseProvider, check_name, clean, guarded_settings, is_unknown,
 )
 from ._config import get_client
 from ._errors import ConfigurationError, NotFound, ObjectExists
 from ._models import SecurityRole as RoleModel
+from .resources import SecurityRole  # the resource as a program declares it (resources.py)
 
 __all__ = ["SecurityRole", "SecurityRoleProvider", "SecurityRoleArgs", "SecurityRoleState"]
 
@@ -31,7 +30,7 @@ __all__ = ["SecurityRole", "SecurityRoleProvider", "SecurityRoleArgs", "Security
 class SecurityRoleArgs(BaseModel):
     """Inputs. A role cannot be updated through the API, so every one of them replaces it."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     name: str
     role_type: Optional[str] = None
     admin_flag: bool = False
@@ -183,40 +182,3 @@ class SecurityRoleProvider(BaseProvider):
 
         if props.get("stack") and props.get("name"):
             remove_checklist(None, str(props["stack"]), settings.tenant.company_id, str(props["name"]))
-
-
-class SecurityRole(Resource, module="connectwise", name="SecurityRole"):
-    """A ConnectWise security role. ``name`` is the UI "Role ID" (max 30 characters).
-
-    Outputs: ``role_id`` (int), ``name``, ``admin_flag``, ``role_type``, ``tenant`` (site and company id).
-    ``verify_live=False`` turns off the read of the role on `pulumi up` (see docs/provider.md).
-    Adopt an existing role with ``opts=ResourceOptions(import_="<role id>")`` or, where the Pulumi
-    SDK's import path cannot load a dynamic provider (pulumi/pulumi#16175), with ``adopt_existing=True``: the
-    create then takes over a role of the same name instead of failing.
-    """
-
-    role_id: pulumi.Output[int]
-    name: pulumi.Output[str]
-    role_type: pulumi.Output[Optional[str]]
-    admin_flag: pulumi.Output[bool]
-    tenant: pulumi.Output[dict]
-
-    def __init__(
-        self,
-        resource_name: str,
-        name: pulumi.Input[str],
-        role_type: Optional[pulumi.Input[str]] = None,
-        admin_flag: pulumi.Input[bool] = False,
-        opts: Optional[pulumi.ResourceOptions] = None,
-        adopt_existing: bool = False,
-        verify_live: bool = True,
-    ) -> None:
-        check_program_config()
-        inputs = {"name": name, "role_type": role_type, "admin_flag": admin_flag}
-        outputs = {k: None for k in SecurityRoleState.model_fields if k not in SecurityRoleArgs.model_fields}
-        super().__init__(
-            SecurityRoleProvider(verify_live=verify_now(verify_live)),
-            resource_name,
-            {**inputs, **outputs, "adopt_existing": adopt_existing, "stack": pulumi.get_stack()},
-            opts,
-        )

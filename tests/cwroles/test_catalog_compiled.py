@@ -31,7 +31,7 @@ def data_dir(tmp_path, monkeypatch):
     """load_catalog reading from a copy of the data directory."""
     for name in ("catalog.yaml", "catalog.json"):
         (tmp_path / name).write_bytes((DATA / name).read_bytes())
-    monkeypatch.setattr(C, "_data", lambda name: tmp_path / name)
+    monkeypatch.setattr(C, "data_file", lambda name: tmp_path / name)
     C.load_catalog.cache_clear()
     yield tmp_path
     C.load_catalog.cache_clear()
