@@ -1,6 +1,8 @@
 """Pulumi stack programs: one stack per tenant and integration (see docs/stacks.md).
 
-Names are imported on first use (``cwroles.stacks.local_emulator`` need not load the program).
+Names are imported on first use: ``main`` (the program's entry point, ``declare``) loads the plan
+builder (``program``) only when the plan cache does not hold the plan, and ``cwroles.stacks.local_emulator``
+need not load the program.
 """
 
 from __future__ import annotations
@@ -20,12 +22,18 @@ __all__ = [
 ]
 
 
+_LIGHT = {"CONFIG_KEYS", "Plan", "main"}  # from .declare (and .plan), which import no model
+
+
 def __getattr__(name: str) -> Any:
     if name not in __all__:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from . import program
+    if name in _LIGHT:
+        from . import declare as module
+    else:
+        from . import program as module  # type: ignore[no-redef]
 
-    value = getattr(program, name)
+    value = getattr(module, name)
     globals()[name] = value
     return value
 
@@ -35,13 +43,11 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from .declare import CONFIG_KEYS, Plan, main
     from .program import (
-        CONFIG_KEYS,
-        Plan,
         StackConfigError,
         StackSettings,
         build_plan,
-        main,
         next_step_text,
         plan_from_config,
         read_settings,

@@ -1,7 +1,8 @@
 """The stack program: stack config + vendor manifest → security role, its permissions, an API member.
 
 Everything that decides *what* to create is pure (``read_settings`` and ``build_plan``) and is tested
-without the Pulumi engine; ``main()`` only reads config, calls them and declares the resources. The
+without the Pulumi engine; ``main()`` (in ``declare``) only reads config, gets the plan from them (or from
+the plan cache) and declares the resources. The
 parsing itself (grants, levels, waivers, allow-lists, names, limits) is the core's
 (``cwroles.permissions``); this module only says which stack config key each value came from.
 """
@@ -9,35 +10,20 @@ parsing itself (grants, levels, waivers, allow-lists, names, limits) is the core
 from __future__ import annotations
 
 import json
-import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from cwroles.catalog import LEVEL_NAMES, Catalog
 from cwroles.grid import Level, Waiver
-from cwroles.manifest import Integrations, Manifest, ManifestFile, find_project_root
+from cwroles.manifest import Integrations, Manifest, ManifestFile
 from cwroles.permissions import (email_problem, member_identifier_problem, member_name_problem,
                                  parse_customize, parse_customize_list, parse_grant, parse_stack_waivers,
                                  role_name_problem, waiver_json)
 from cwroles.problems import LineIndex, Problem, Where
 
-NAMESPACE = "cwroles"
-# Stack config keys this program reads (without the "cwroles:" namespace).
-CONFIG_KEYS = (
-    "integration",
-    "manifest",
-    "features",
-    "roleName",
-    "roleType",
-    "apiMemberIdentifier",
-    "apiMemberName",
-    "apiMemberEmail",
-    "waivers",
-    "extraGrants",
-    "extraCustomize",
-    "adopt",
-)
+from .declare import CONFIG_KEYS, NAMESPACE, main, next_step_output  # noqa: F401 (main: the program's entry point)
+from .plan import Adopt, Plan
 
 
 class StackConfigError(ValueError):
@@ -74,24 +60,6 @@ class ConfigSource:
             return cls(name, LineIndex.from_yaml(path.read_text(encoding="utf-8")))
         except OSError:
             return cls(name)
-
-
-@dataclass(frozen=True)
-class Adopt:
-    """``cwroles:adopt``: take over a role and API member that exist in ConnectWise instead of failing.
-
-    ``true``: by natural key (the role's name, the member's identifier): the plan shows them as created and
-    cwroles takes over the existing ones. ``{roleId, apiMemberId}``: by id (what `cwroles export` writes):
-    the plan shows them as imported, and nothing is created.
-    """
-
-    by_key: bool = False
-    role_id: Optional[int] = None
-    member_id: Optional[int] = None
-
-    @property
-    def by_id(self) -> bool:
-        return self.role_id is not None or self.member_id is not None
 
 
 _ADOPT_KEYS = {"roleId": "role_id", "apiMemberId": "member_id"}
@@ -147,24 +115,6 @@ class StackSettings:
     extra_customize: tuple[tuple[str, tuple[Any, ...]], ...] = ()
     manifest: Optional[str] = None  # cwroles:manifest, a path relative to the project
     adopt: Optional[Adopt] = None  # cwroles:adopt
-
-
-@dataclass(frozen=True)
-class Plan:
-    """Arguments of the three resources, as plain data (no Pulumi outputs)."""
-
-    integration: str
-    title: str
-    role_resource: str
-    permissions_resource: str
-    member_resource: str
-    role_args: dict[str, Any]
-    permissions_args: dict[str, Any]  # everything but role_id / role_name, which come from the role
-    member_args: dict[str, Any]  # everything but role_id
-    next_step: str
-    features: list[str] = field(default_factory=list)
-    notices: list[Problem] = field(default_factory=list)  # renamed spellings and the like: shown, not fatal
-    adopt: Optional[Adopt] = None
 
 
 # ---- config ---------------------------------------------------------------------------------------
@@ -464,78 +414,3 @@ def plan_from_config(raw: Mapping[str, Any], catalog: Catalog | None = None, *, 
                                          catalog=catalog)
     settings = read_settings(raw, integrations, source)
     return build_plan(manifest_for(settings, integrations, source), settings, catalog, source)
-
-
-# ---- the Pulumi program ---------------------------------------------------------------------------
-def _raw_config() -> dict[str, Any]:
-    import pulumi
-
-    cfg = pulumi.Config(NAMESPACE)
-    return {k: v for k in CONFIG_KEYS if (v := cfg.get(k)) is not None}
-
-
-def _connectwise_site() -> Optional[str]:
-    import pulumi
-
-    return pulumi.Config("connectwise").get("site") or os.environ.get("CONNECTWISE_SITE") or None
-
-
-def next_step_output(plan: Plan, pending: list, customize_status: Optional[str]):
-    """What to do next, as of the operation that wrote the outputs: the checklist first, then the key."""
-    if pending:
-        return (f"{len(pending)} permission setting(s) of the role differ from the code (the `pending` output): "
-                f"set them by hand in System › Security Roles › {plan.role_args['name']} (`pulumi up` writes them "
-                f"as a checklist), then run `pulumi up` again. After that: {plan.next_step}")
-    return plan.next_step
-
-
-def main(emulator: Optional[Any] = None) -> None:
-    """Declare the stack's resources. ``emulator`` is the seam for the embedded default (tests pass a fake):
-    an object with ``ensure_running(project_root, log)`` and ``check_running(project_root, log)``; by default
-    ``cwroles.stacks.local_emulator``. It is used only when the stack chose the emulator
-    (``connectwise:site: emulator``): ``pulumi up`` starts it if nothing answers, a preview never does."""
-    import pulumi
-
-    try:
-        plan = plan_from_config(_raw_config(), root=find_project_root(), source=ConfigSource.of_stack(pulumi.get_stack()))
-    except StackConfigError as e:
-        raise pulumi.RunError(f"stack {pulumi.get_stack()}: {e}") from None
-    for notice in plan.notices:
-        pulumi.log.info(f"notice: {notice}")
-
-    from cwroles.provider import ApiMember, RolePermissions, SecurityRole
-
-    from . import local_emulator
-
-    if local_emulator.emulator_chosen(_connectwise_site()):
-        seam = emulator or local_emulator
-        prepare = seam.check_running if pulumi.runtime.is_dry_run() else seam.ensure_running
-        try:
-            prepare(Path(os.getcwd()), pulumi.log.info)
-        except RuntimeError as e:
-            raise pulumi.RunError(str(e)) from None
-
-    adopt = plan.adopt or Adopt()
-
-    def imported(record_id: Optional[int]) -> Optional[pulumi.ResourceOptions]:
-        return pulumi.ResourceOptions(import_=str(record_id)) if record_id is not None else None
-
-    role = SecurityRole(plan.role_resource, **plan.role_args, opts=imported(adopt.role_id), adopt_existing=adopt.by_key)
-    member = ApiMember(plan.member_resource, role_id=role.role_id, **plan.member_args, opts=imported(adopt.member_id),
-                       adopt_existing=adopt.by_key)
-    # The grid check impersonates the API member to read the Customize lists: passing the member's
-    # identifier *output* makes it wait for the member, so the first `up` is the same on every run.
-    permissions_args = {**plan.permissions_args, "member_identifier": member.identifier}
-    perms = RolePermissions(plan.permissions_resource, role_id=role.role_id, role_name=role.name, **permissions_args,
-                            opts=imported(adopt.role_id))  # the grid's id is its role's
-
-    pulumi.export("integration", plan.integration)
-    pulumi.export("features", plan.features)
-    pulumi.export("role_id", role.role_id)
-    pulumi.export("role_name", role.name)
-    pulumi.export("api_member_id", member.member_id)
-    pulumi.export("api_member_identifier", member.identifier)
-    pulumi.export("pending", perms.pending)
-    pulumi.export("customize_status", perms.customize_status)
-    pulumi.export("next_step", pulumi.Output.all(perms.pending, perms.customize_status)
-                  .apply(lambda v: next_step_output(plan, v[0], v[1])))

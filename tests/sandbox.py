@@ -89,6 +89,7 @@ class Project:
             "PULUMI_HOME": str(root / ".home"),
             "PULUMI_CONFIG_PASSPHRASE": passphrase,
             "PULUMI_SKIP_UPDATE_CHECK": "true",
+            "CWROLES_PLAN_CACHE": str(root / ".plan-cache"),  # the program's plan cache, gone with the project
         }
         return cls(root=root, name=name, env=env)
 
