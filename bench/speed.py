@@ -1,8 +1,9 @@
 """cwroles against a trivial dynamic provider, through the real CLI, in one interleaved run.
 
-Four projects on one emulator: an empty program (the engine floor), the reference provider in
+Three projects on one emulator: an empty program (the engine floor), the reference provider in
 ``bench/reference`` (three roles, upstream style), and the repository's program for the mobius stack
-(green: its checklist was applied in the console). Each round runs every operation once, as a user
+(green: its checklist was applied in the console), run as a user's machine runs it (the plan cache and the
+provider's remembered verdicts warm) and as a fresh CI runner runs it (``CWROLES_PLAN_CACHE=off``). Each round runs every operation once, as a user
 would (`pulumi <op> --stack … --non-interactive`), and starts at a different operation so that no
 operation always runs first or after the same neighbour. The result is the ratio of cwroles' time to
 the reference's time for the same operation, on the same engine, under the same load.
@@ -42,13 +43,18 @@ OPS: list[tuple[str, str, tuple[str, ...], Optional[int]]] = [
     ("reference: preview --refresh", "reference", ("preview", "--refresh", "--expect-no-changes"), 3),
     ("cwroles: preview", "cwroles", ("preview", "--expect-no-changes"), 0),
     ("cwroles: preview --refresh", "cwroles", ("preview", "--refresh", "--expect-no-changes"), 4),
+    # As on a fresh CI runner: no plan cache, no remembered verdicts (CWROLES_PLAN_CACHE=off).
+    ("cwroles, caches off: preview", "cwroles-cold", ("preview", "--expect-no-changes"), 0),
+    ("cwroles, caches off: preview --refresh", "cwroles-cold", ("preview", "--refresh", "--expect-no-changes"), 4),
 ]
 REFRESH_OPS: list[tuple[str, str, tuple[str, ...], Optional[int]]] = [
     ("cwroles: refresh --yes (CLI: preview pass + refresh)", "cwroles", ("refresh", "--yes"), 8),
     ("cwroles: refresh --yes --skip-preview", "cwroles", ("refresh", "--yes", "--skip-preview"), 4),
 ]
 PAIRS = [("cwroles: preview", "reference: preview"),
-         ("cwroles: preview --refresh", "reference: preview --refresh")]
+         ("cwroles: preview --refresh", "reference: preview --refresh"),
+         ("cwroles, caches off: preview", "reference: preview"),
+         ("cwroles, caches off: preview --refresh", "reference: preview --refresh")]
 
 
 @dataclass
@@ -112,7 +118,9 @@ def _setup(sim: Any, tmp: Path) -> dict[str, tuple[Project, str]]:
     [checklist] = (cw.root / ".cwroles" / "checklists").rglob("*.md")  # <stack>/<company>/<role>.md
     apply_checklist(sim.console_api, checklist.stem, checklist.read_text())
     stack.up()
-    return {"floor": (floor, "floor"), "reference": (ref, "reference"), "cwroles": (cw, INTEGRATION)}
+    cold = Project(root=cw.root, name=cw.name, env={**cw.env, "CWROLES_PLAN_CACHE": "off"})
+    return {"floor": (floor, "floor"), "reference": (ref, "reference"), "cwroles": (cw, INTEGRATION),
+            "cwroles-cold": (cold, INTEGRATION)}
 
 
 def run(rounds: int = 5, with_refresh: bool = True) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional
@@ -77,7 +78,7 @@ def write_json(path: Optional[Path], value: Any) -> bool:
     """Write ``value`` to ``path`` atomically; False (and nothing left behind) when it cannot be written."""
     if path is None:
         return False
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_text(json.dumps(value), encoding="utf-8")

@@ -48,6 +48,25 @@ def provider_module(serialized: str) -> str:
     raise ValueError("no provider module in this pickle")
 
 
+def provider_class(serialized: str) -> type:
+    """The class that serves the provider ``serialized`` holds (a DeferredProvider's: that of its kind)."""
+    import importlib
+
+    from cwroles.provider import resources
+
+    provider = dill.loads(base64.b64decode(serialized))
+    if isinstance(provider, resources.DeferredProvider):
+        module, name = resources.PROVIDERS[provider.kind]
+        return getattr(importlib.import_module(module, "cwroles.provider"), name)
+    return provider.__class__
+
+
 def to_legacy(serialized: str) -> str:
-    """The legacy pickle of the provider class ``serialized`` holds."""
-    return legacy_serialized(dill.loads(base64.b64decode(serialized)).__class__)
+    """The pickle cwroles wrote before the one installed name, for the provider ``serialized`` holds."""
+    return legacy_serialized(provider_class(serialized))
+
+
+def to_previous(serialized: str) -> str:
+    """The pickle cwroles 0.1.0 wrote before resources deferred their providers: the provider class itself
+    (``cwroles.provider.<module>.<Class>``)."""
+    return serialize_provider(provider_class(serialized)())
