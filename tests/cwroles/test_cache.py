@@ -32,8 +32,18 @@ def test_code_stamp_follows_every_code_and_data_file(tmp_path):
         f.write_text("22")
         assert cache.code_stamp([tmp_path]) != before, f
     before = cache.code_stamp([tmp_path])
-    os.utime(files[0], ns=(1, 1))  # same size, other time: a reinstalled file
+    os.utime(files[0], ns=(1, 1))  # the same file installed again: same content, another time
+    assert cache.code_stamp([tmp_path]) == before
+    files[0].write_text("33")  # same size, other content
     assert cache.code_stamp([tmp_path]) != before
+
+
+def test_code_stamp_does_not_depend_on_where_the_code_is_installed(tmp_path):
+    for place in ("a", "b"):
+        (tmp_path / place / "cwroles" / "data").mkdir(parents=True)
+        (tmp_path / place / "cwroles" / "x.py").write_text("x = 1\n")
+        (tmp_path / place / "cwroles" / "data" / "c.json").write_text("{}")
+    assert cache.code_stamp([tmp_path / "a" / "cwroles"]) == cache.code_stamp([tmp_path / "b" / "cwroles"])
 
 
 
