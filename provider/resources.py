@@ -94,6 +94,8 @@ def _tenant_fingerprint() -> Any:
         s = _config.current_settings()
     except ConfigurationError as e:
         return ["incomplete", str(e)]
+    except Exception as e:  # whatever the settings say, it is part of the key (the provider will say it too)
+        return ["unreadable", type(e).__name__, str(e)]
     return ["tenant", s.site, s.company_id, s.client_id, bool(s.public_key), bool(s.private_key), s.codebase,
             s.api_version, s.emulator]
 
