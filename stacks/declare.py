@@ -47,6 +47,15 @@ def _any_secret(raw: dict[str, Any]) -> bool:
     return any(runtime_config.is_config_secret(f"{NAMESPACE}:{k}") for k in raw)
 
 
+def _under_mocks() -> bool:
+    """True under Pulumi's unit-test mocks (``pulumi.runtime.set_mocks``): a test of a program exercises the
+    plan's validation every time, so the plan cache serves real operations only."""
+    from pulumi.runtime import settings
+    from pulumi.runtime.mocks import MockMonitor
+
+    return isinstance(settings.get_monitor(), MockMonitor)
+
+
 def _connectwise_site() -> Optional[str]:
     import pulumi
 
@@ -86,7 +95,7 @@ def main(emulator: Optional[Any] = None) -> None:
     stack = pulumi.get_stack()
     raw = _raw_config()
     try:
-        plan = stack_plan(stack, raw, cacheable=not _any_secret(raw))
+        plan = stack_plan(stack, raw, cacheable=not (_any_secret(raw) or _under_mocks()))
     except Exception as e:
         from .program import StackConfigError
 

@@ -178,3 +178,15 @@ def test_the_embedded_default_starts_only_on_a_deployment_of_a_stack_that_chose_
         fake = FakeEmulator()
         run_program({"integration": "mobius"}, connectwise=connectwise, preview=preview, emulator=fake)
         assert fake.calls == []  # no tenant, or a real one: the emulator is none of the program's business
+
+
+def test_under_mocks_the_plan_is_built_every_time(monkeypatch, own_plan_cache):
+    from cwroles.stacks import program
+
+    built = []
+    real = program.plan_from_config
+    monkeypatch.setattr(program, "plan_from_config", lambda *a, **k: built.append(1) or real(*a, **k))
+    for _ in range(2):
+        mocks, out = run_program({"integration": "mobius"}, stack="mobius")
+        assert out["role_name"] == "Mobius"
+    assert len(built) == 2 and not own_plan_cache.exists()
