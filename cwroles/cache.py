@@ -49,6 +49,14 @@ def code_files(folder: Path) -> Iterator[os.DirEntry]:
             yield e
 
 
+def file_content(path: Path) -> bytes:
+    """What a key records of a file: its bytes, or that it is missing or unreadable (never an error)."""
+    try:
+        return b"file\0" + path.read_bytes()
+    except OSError as e:
+        return f"unreadable\0{type(e).__name__}".encode()
+
+
 def code_stamp(folders: Iterable[Path]) -> str:
     """Every code and data file in ``folders``: its name in the folder and its content (about 1 ms for
     cwroles). Not the files' times, so the same version installed again, or on a CI runner that restores the
@@ -57,10 +65,7 @@ def code_stamp(folders: Iterable[Path]) -> str:
     for folder in folders:
         h.update(f"folder {folder.name}\n".encode())
         for e in code_files(folder):
-            try:
-                content = Path(e.path).read_bytes()
-            except OSError as err:
-                content = f"unreadable {type(err).__name__}".encode()
+            content = file_content(Path(e.path))
             h.update(f"{os.path.relpath(e.path, folder)}\0{len(content)}\0".encode() + content)
     return h.hexdigest()
 

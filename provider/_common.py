@@ -75,6 +75,12 @@ _reads_lock = threading.Lock()
 _reads: dict[str, int] = {}
 
 
+def reads_pending() -> bool:
+    """True while a read of this process still waits for its refresh diff (see BaseProvider.noted_read)."""
+    with _reads_lock:
+        return any(n > 0 for n in _reads.values())
+
+
 def _plain(v: Any) -> Any:
     if isinstance(v, float) and v.is_integer():
         return int(v)  # the engine hands numbers back as floats

@@ -134,8 +134,8 @@ def _remember(path: Optional[Path], verdict: dict[str, Any]) -> None:
 def _reads_pending() -> bool:
     """True when this process read a resource whose refresh diff is still to come (see _common.noted_read):
     such a diff must run, as it consumes the mark."""
-    common = sys.modules.get(f"{__package__}._common")
-    return common is not None and any(n > 0 for n in getattr(common, "_reads", {}).values())
+    common = sys.modules.get(f"{__package__}._common")  # not loaded: nothing was read in this process
+    return common is not None and common.reads_pending()
 
 
 def _provider_class(kind: str) -> type:

@@ -32,23 +32,16 @@ def _code_folders() -> list[Path]:
     return [Path(p) for p in (*cwroles.__path__, *stacks_path)]
 
 
-def _content(path: Path) -> bytes:
-    try:
-        return b"file\0" + path.read_bytes()
-    except OSError as e:
-        return f"unreadable\0{type(e).__name__}".encode()
-
-
 def plan_key(raw: Mapping[str, Any], root: Optional[Path], stack_file: Path, code: Optional[str] = None) -> str:
     """The key of the plan built from ``raw`` stack config in project ``root``."""
     h = hashlib.sha256()
     code = code if code is not None else cache.code_stamp(_code_folders())
     h.update(f"format {FORMAT}\0code {code}\0root {root}\n".encode())
     h.update(cache.digest(dict(raw)).encode() + b"\n")
-    h.update(f"stack file {stack_file}\0".encode() + _content(stack_file) + b"\n")
+    h.update(f"stack file {stack_file}\0".encode() + cache.file_content(stack_file) + b"\n")
     manifest = raw.get("manifest")
     for path in manifest_paths(root, [manifest] if isinstance(manifest, str) and manifest else []):
-        h.update(f"manifest {path}\0".encode() + _content(path) + b"\n")
+        h.update(f"manifest {path}\0".encode() + cache.file_content(path) + b"\n")
     return h.hexdigest()
 
 
