@@ -18,6 +18,7 @@ from __future__ import annotations
 import gc
 import importlib
 import sys
+import threading
 from pathlib import Path
 from typing import Any, Optional
 
@@ -138,19 +139,25 @@ def _reads_pending() -> bool:
     return common is not None and common.reads_pending()
 
 
+_loading = threading.Lock()  # one provider load at a time (the engine calls in parallel threads)
+
+
 def _provider_class(kind: str) -> type:
     """Import the provider of ``kind``. What it loads (the catalog, the schemas) lives as long as the process,
     so the cyclic garbage collector is kept from walking it: off while it loads (each full collection walks
-    the whole heap, ~15 ms in the provider process) and frozen afterwards, so that later ones skip it."""
+    the whole heap, ~15 ms in the provider process) and frozen afterwards, so that later ones skip it. The
+    engine's first calls arrive together (a refresh reads every resource at once): they load one after the
+    other under one lock, so that no thread turns the collector back on while another still imports."""
     module, name = PROVIDERS[kind]
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return getattr(importlib.import_module(module, __package__), name)
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
+    with _loading:
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return getattr(importlib.import_module(module, __package__), name)
+        finally:
+            gc.freeze()
+            if enabled:
+                gc.enable()
 
 
 class DeferredProvider(ResourceProvider):

@@ -84,6 +84,37 @@ def test_loading_a_provider_leaves_the_collector_on():
     assert gc.isenabled()
 
 
+def test_parallel_first_calls_load_one_at_a_time_with_the_collector_off(monkeypatch):
+    """A refresh reads every resource at once, in the engine's threads: no load may turn the collector back
+    on while another one still imports."""
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    second_started = threading.Event()
+    collector_on: dict[str, bool] = {}
+
+    def import_module(module: str, package: str | None = None) -> SimpleNamespace:
+        if module == ".security_role":  # the first load: waits (a little) for the second to begin
+            second_started.wait(0.2)
+        else:
+            second_started.set()
+            time.sleep(0.05)
+        collector_on[module] = gc.isenabled()
+        return SimpleNamespace(**{name: object for _, name in resources.PROVIDERS.values()})
+
+    monkeypatch.setattr(resources.importlib, "import_module", import_module)
+    first = threading.Thread(target=resources._provider_class, args=("security_role",))
+    first.start()
+    time.sleep(0.02)
+    second = threading.Thread(target=resources._provider_class, args=("api_member",))
+    second.start()
+    first.join()
+    second.join()
+    assert collector_on == {".security_role": False, ".api_member": False}
+    assert gc.isenabled()
+
+
 def _fresh_python(code: str) -> list[str]:
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
 
