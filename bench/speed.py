@@ -29,6 +29,7 @@ from cwroles.cwsim.console_client import apply_checklist
 from cwroles.cwsim.testing import basic_auth, running_server
 from tests.sandbox import Project, tenant_config
 
+from . import read_path
 from ._report import console, section, table
 
 REFERENCE_PROGRAM = Path(__file__).with_name("reference") / "__main__.py"
@@ -143,7 +144,10 @@ def run(rounds: int = 5, with_refresh: bool = True) -> dict[str, Any]:
                 timings[label].seconds.append(wall)
                 timings[label].cpu.append(cpu)
                 timings[label].requests.append(sim.metrics()["total"])
-    load_end = os.getloadavg()
+        load_end = os.getloadavg()
+        console.print("  speed: the first reads of a fresh provider process …")
+        (cw, cw_stack), (ref, ref_stack) = projects["cwroles"], projects["reference"]
+        reads = read_path.run((cw, cw.stack(cw_stack)), (ref, ref.stack(ref_stack)), rounds=rounds)
 
     section(f"Speed: cwroles against a trivial dynamic provider ({rounds} interleaved rounds, real CLI)")
     t = table("Time per operation", "operation", "wall min (s)", "wall median (s)", "CPU median (s)", "requests",
@@ -165,6 +169,7 @@ def run(rounds: int = 5, with_refresh: bool = True) -> dict[str, Any]:
         t.add_row(f"{ours} / {ref}", f"{rmin:.2f}×", f"{rmed:.2f}×", f"{rcpu:.2f}×",
                   "yes" if max(rmin, rmed) <= GOAL else "no")
     console.print(t)
+    read_path.show(reads)
     console.print(f"load average (1, 5, 15 min): start {', '.join(f'{x:.2f}' for x in load_start)}; "
                   f"end {', '.join(f'{x:.2f}' for x in load_end)}")
 
@@ -174,5 +179,6 @@ def run(rounds: int = 5, with_refresh: bool = True) -> dict[str, Any]:
     if wrong:
         raise AssertionError("request counts changed:\n" + "\n".join(wrong))
     return {"rounds": rounds, "loadavg_start": load_start, "loadavg_end": load_end, "ratios": ratios,
+            "first_reads": reads,
             "timings": {label: {"seconds": tm.seconds, "cpu_seconds": tm.cpu, "requests": tm.requests}
                         for label, tm in timings.items()}}

@@ -18,3 +18,6 @@ def test_one_round_of_the_speed_comparison_runs_with_the_minimum_requests():
         assert len(timing["seconds"]) == 1 and timing["seconds"][0] > 0
         if expected is not None:
             assert timing["requests"] == [expected], label
+    reads = result["first_reads"]  # fresh processes read the stacks' resources (a failed read raises)
+    assert reads["medians"]["cwroles"]["cpu"] > 0 and reads["medians"]["reference"]["cpu"] > 0
+    assert {"pydantic", "httpx", "cwroles"} <= set(reads["imports_ms"])
