@@ -4,6 +4,10 @@ One ``Client`` per tenant and key pair. It discovers the codebase, authenticates
 pages through lists, retries what is safe to retry, and turns ConnectWise errors into typed
 exceptions (``provider._errors``). Credentials live only inside the httpx auth object: they are
 never part of a repr, a log line or an exception message.
+
+The ``*_record(s)`` methods return what ConnectWise answered (JSON), the ``get_*``/``list_*`` methods the
+same as typed objects (``provider._models``, loaded with the first of them): a refresh that finds nothing
+changed needs only the records (``provider.reads``).
 """
 
 from __future__ import annotations
@@ -27,16 +31,6 @@ from ._errors import (
     ServerError,
     TransportError,
     error_for_response,
-)
-from ._models import (
-    ApiMember,
-    CompanyInfo,
-    Member,
-    MySecurityCustomizeItem,
-    SecurityRole,
-    SecurityRoleSetting,
-    SetupScreen,
-    Token,
 )
 from ._config import DEFAULT_API_VERSION, normalize_site
 from ._retry import Budget, RetryPolicy, parse_retry_after
@@ -75,6 +69,8 @@ def _import_httpx() -> Any:  # pragma: no mutate block (import plumbing: its tes
 
 
 if TYPE_CHECKING:
+    from ._models import ApiMember, Member, MySecurityCustomizeItem, SecurityRole, SecurityRoleSetting, SetupScreen, Token
+
     import httpx
 else:
 
@@ -106,6 +102,21 @@ def _tls_for(site: str) -> ssl.SSLContext | bool:
     if site.lower().startswith("http://"):
         return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     return True
+
+
+def _codebase_of(companyinfo: Any) -> Optional[str]:
+    """The ``Codebase`` of a ``/login/companyinfo`` answer (PascalCase; camelCase accepted), or None."""
+    if isinstance(companyinfo, dict):
+        for key in ("Codebase", "codebase"):
+            if isinstance(companyinfo.get(key), str):
+                return companyinfo[key]
+    return None
+
+
+def _models() -> Any:
+    from . import _models as models  # the typed objects load with the first typed call (pydantic)
+
+    return models
 
 
 class _Ambiguous(Exception):
@@ -208,16 +219,15 @@ class Client:
                 hint="check connectwise:companyId (the company id typed at login) and connectwise:site, "
                 "or set connectwise:codebase to skip discovery.",
             )
-        try:
-            info = CompanyInfo.model_validate(body)
-        except Exception:
+        codebase = _codebase_of(body)
+        if codebase is None:
             raise ConfigurationError(
                 f"ConnectWise at {self.site} answered companyinfo without a Codebase.",
                 method="GET",
                 path=path,
                 hint="set connectwise:codebase (e.g. v4_6_release) explicitly.",
-            ) from None
-        return normalize_codebase(info.codebase)
+            )
+        return normalize_codebase(codebase)
 
     def _url(self, path: str) -> str:
         if path.startswith(("http://", "https://")):
@@ -396,14 +406,17 @@ class Client:
                 budget.wait(delay)
 
     # ---- security roles -------------------------------------------------------------------
+    def security_role_record(self, role_id: int) -> Any:
+        return self.get_json(f"/system/securityroles/{int(role_id)}")
+
     def get_security_role(self, role_id: int) -> SecurityRole:
-        return SecurityRole.model_validate(self.get_json(f"/system/securityroles/{int(role_id)}"))
+        return _models().SecurityRole.model_validate(self.security_role_record(role_id))
 
     def find_security_role(self, name: str) -> Optional[SecurityRole]:
         rows = self.list_all("/system/securityroles", conditions=C.eq("name", name))
         for r in rows:
             if str(r.get("name", "")).lower() == name.lower():
-                return SecurityRole.model_validate(r)
+                return _models().SecurityRole.model_validate(r)
         return None
 
     def create_security_role(self, name: str, role_type: Optional[str] = None, admin_flag: bool = False) -> SecurityRole:
@@ -411,33 +424,39 @@ class Client:
         if role_type:
             body["roleType"] = role_type
         return self.create(
-            "/system/securityroles", body, lambda: self.find_security_role(name), SecurityRole.model_validate
+            "/system/securityroles", body, lambda: self.find_security_role(name), _models().SecurityRole.model_validate
         )
 
     def delete_security_role(self, role_id: int) -> None:
         self.request("DELETE", f"/system/securityroles/{int(role_id)}")
 
+    def role_settings_records(self, role_id: int) -> list[dict[str, Any]]:
+        return self.list_all(f"/system/securityRoles/{int(role_id)}/settings")
+
     def list_role_settings(self, role_id: int) -> list[SecurityRoleSetting]:
-        rows = self.list_all(f"/system/securityRoles/{int(role_id)}/settings")
-        return [SecurityRoleSetting.model_validate(r) for r in rows]
+        setting = _models().SecurityRoleSetting
+        return [setting.model_validate(r) for r in self.role_settings_records(role_id)]
 
     def list_setup_screens(self) -> list[SetupScreen]:
-        return [SetupScreen.model_validate(r) for r in self.list_all("/system/setupScreens")]
+        return [_models().SetupScreen.model_validate(r) for r in self.list_all("/system/setupScreens")]
 
     # ---- members --------------------------------------------------------------------------
+    def api_member_record(self, member_id: int) -> Any:
+        return self.get_json(f"/system/apiMembers/{int(member_id)}")
+
     def get_api_member(self, member_id: int) -> ApiMember:
-        return ApiMember.model_validate(self.get_json(f"/system/apiMembers/{int(member_id)}"))
+        return _models().ApiMember.model_validate(self.api_member_record(member_id))
 
     def find_api_member(self, identifier: str) -> Optional[ApiMember]:
         for r in self.list_all("/system/apiMembers", conditions=C.eq("identifier", identifier)):
             if str(r.get("identifier", "")).lower() == identifier.lower():
-                return ApiMember.model_validate(r)
+                return _models().ApiMember.model_validate(r)
         return None
 
     def find_member(self, identifier: str) -> Optional[Member]:
         for r in self.list_all("/system/members", conditions=C.eq("identifier", identifier)):
             if str(r.get("identifier", "")).lower() == identifier.lower():
-                return Member.model_validate(r)
+                return _models().Member.model_validate(r)
         return None
 
     def api_member_defaults(self) -> dict[str, Any]:
@@ -445,10 +464,12 @@ class Client:
 
     def create_api_member(self, body: dict[str, Any]) -> ApiMember:
         identifier = body["identifier"]
-        return self.create("/system/apiMembers", body, lambda: self.find_api_member(identifier), ApiMember.model_validate)
+        return self.create("/system/apiMembers", body, lambda: self.find_api_member(identifier),
+                           _models().ApiMember.model_validate)
 
     def patch_api_member(self, member_id: int, operations: list[dict[str, Any]]) -> ApiMember:
-        return ApiMember.model_validate(self.request("PATCH", f"/system/apiMembers/{int(member_id)}", json=operations).json())
+        response = self.request("PATCH", f"/system/apiMembers/{int(member_id)}", json=operations)
+        return _models().ApiMember.model_validate(response.json())
 
     def deactivate_member(self, member_id: int, deactivation: Optional[dict[str, Any]] = None) -> None:
         # Deactivating twice has the same effect as once, so retrying is safe.
@@ -462,7 +483,7 @@ class Client:
             headers={"x-cw-usertype": "member"},
             idempotent=True,  # a second token is harmless
         )
-        return Token.model_validate(resp.json())
+        return _models().Token.model_validate(resp.json())
 
     def as_member(self, token: Token) -> "Client":
         """A client acting as the member the token was issued for (shares the connection pool)."""
@@ -473,7 +494,8 @@ class Client:
         return other
 
     def my_customize_items(self) -> list[MySecurityCustomizeItem]:
-        return [MySecurityCustomizeItem.model_validate(r) for r in self.list_all("/system/mySecurity/customizeItems/")]
+        item = _models().MySecurityCustomizeItem
+        return [item.model_validate(r) for r in self.list_all("/system/mySecurity/customizeItems/")]
 
 
 # Re-exported for callers that catch by type.

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import json
-import threading
 from typing import Any, Iterable, Mapping, Optional
 
 from pulumi.dynamic import CheckFailure, ConfigureRequest, ResourceProvider
@@ -14,14 +12,12 @@ from pulumi.runtime import rpc
 from cwroles.permissions import text_problem
 from cwroles.problems import Problem
 
-from . import _config
+from . import _config, reads
 from ._client import Client
-from ._config import Settings, Tenant
-from ._errors import ConfigurationError
+from ._config import TENANT_KEY, Settings, TenantChanged, guarded_settings  # noqa: F401 (the tenant guard lives with the settings)
 from .resources import PRIVATE_KEY_CONFIG, check_program_config, verify_now  # noqa: F401 (their home is the light module)
 
-PROVIDER_KEY = "__provider"
-TENANT_KEY = "tenant"  # output: the tenant a resource lives in, {"site", "company_id"}
+PROVIDER_KEY = reads.PROVIDER_KEY
 
 
 def is_unknown(value: Any) -> bool:
@@ -42,76 +38,6 @@ def has_unknown(value: Any) -> bool:
 def clean(props: dict[str, Any]) -> dict[str, Any]:
     """Inputs/outputs without the engine's reserved keys."""
     return {k: v for k, v in props.items() if k != PROVIDER_KEY}
-
-
-class TenantChanged(ConfigurationError):
-    """The stack's state belongs to one tenant and the provider is configured for another (or none)."""
-
-    def __init__(self, recorded: Tenant, now: Optional[Tenant], why: Optional[ConfigurationError] = None) -> None:
-        if now is not None:
-            summary = (f"this stack's resources live in ConnectWise {recorded.describe()}, but the stack is now "
-                       f"configured for {now.describe()}. cwroles stopped before touching either tenant.")
-        else:
-            summary = (f"this stack's resources live in ConnectWise {recorded.describe()}, but no usable tenant is "
-                       f"configured now ({why.summary if why else 'settings missing'}). cwroles stopped before "
-                       "touching anything.")
-        back = (f"`pulumi config set connectwise:site {EMULATOR_WORD}`" if recorded.emulator else
-                f"`pulumi config set connectwise:site {recorded.site}` and "
-                f"`pulumi config set connectwise:companyId {recorded.company_id}` (with its clientId and keys)")
-        if recorded.emulator:
-            port = recorded.site.rsplit(":", 1)[-1]
-            back += f" with CWROLES_EMULATOR_PORT={port} (the emulator this stack was created on)"
-        hint = ("point the stack back at its tenant: " + back + ", or export the CONNECTWISE_* variables it was "
-                "created with. To manage another tenant, use another stack (one stack per tenant and "
-                "integration): `pulumi stack init <tenant>-<integration>`.")
-        super().__init__(summary, hint=hint)
-        self.recorded = recorded
-        self.now = now
-
-
-EMULATOR_WORD = _config.EMULATOR
-
-_reads_lock = threading.Lock()
-_reads: dict[str, int] = {}
-
-
-def reads_pending() -> bool:
-    """True while a read of this process still waits for its refresh diff (see BaseProvider.noted_read)."""
-    with _reads_lock:
-        return any(n > 0 for n in _reads.values())
-
-
-def _plain(v: Any) -> Any:
-    if isinstance(v, float) and v.is_integer():
-        return int(v)  # the engine hands numbers back as floats
-    if isinstance(v, Mapping):
-        # The engine drops null properties on the way back: absent and None are the same here.
-        return {str(k): _plain(x) for k, x in v.items() if k != PROVIDER_KEY and x is not None}
-    if isinstance(v, (list, tuple)):
-        return [_plain(x) for x in v]
-    return v
-
-
-def _fingerprint(props: Mapping[str, Any]) -> str:
-    return json.dumps(_plain(props), sort_keys=True, default=str)
-
-
-def guarded_settings(olds: Mapping[str, Any]) -> Settings:
-    """The configured settings, after checking they name the tenant recorded in ``olds`` (if any).
-
-    Called before any request touching an existing resource (diff, read, update, delete): a changed
-    target stops the operation with both tenants named. Makes no request.
-    """
-    recorded = Tenant.from_record(olds.get(TENANT_KEY))
-    try:
-        settings = _config.current_settings()
-    except ConfigurationError as e:
-        if recorded is None:
-            raise
-        raise TenantChanged(recorded, None, e) from None
-    if recorded is not None and not recorded.same_as(settings.tenant):
-        raise TenantChanged(recorded, settings.tenant)
-    return settings
 
 
 def check_name(props: dict[str, Any], key: str, what: str, max_len: int, failures: list[CheckFailure], required: bool = True) -> None:
@@ -173,20 +99,15 @@ class BaseProvider(ResourceProvider):
 
     # After each Read the engine asks Diff (refreshed outputs, the inputs in state) to show the refresh's
     # changes. That diff gets the provider recorded by the last `up` and must not read ConnectWise again:
-    # each read leaves a mark that its refresh diff takes away.
+    # each read leaves a mark that its refresh diff takes away (provider.reads).
     def noted_read(self, outs: dict[str, Any]) -> dict[str, Any]:
-        with _reads_lock:
-            _reads[_fingerprint(outs)] = _reads.get(_fingerprint(outs), 0) + 1
-        return outs
+        return reads.note(outs)
 
     def should_verify(self, olds: Mapping[str, Any]) -> bool:
         """True in the diff of a deployment (`pulumi up`): read ConnectWise now. False on a preview and in
         the diff that follows a refresh's read."""
-        key = _fingerprint(olds)
-        with _reads_lock:
-            if _reads.get(key):
-                _reads[key] -= 1
-                return False
+        if reads.take(olds):
+            return False
         return self.verify_live
 
     def configure(self, req: ConfigureRequest) -> None:

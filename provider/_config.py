@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Settings", "Tenant", "KEYS", "EMULATOR", "resolve_settings", "configure", "current_settings", "get_client", "reset",
+    "TENANT_KEY", "TenantChanged", "guarded_settings",
 ]
 
 log = logging.getLogger("cwroles.provider")
@@ -258,6 +259,52 @@ def get_client(settings: Optional[Settings] = None) -> Client:
         if c is None:
             c = _clients[s] = s.client()
         return c
+
+
+TENANT_KEY = "tenant"  # output: the tenant a resource lives in, {"site", "company_id"}
+
+
+class TenantChanged(ConfigurationError):
+    """The stack's state belongs to one tenant and the provider is configured for another (or none)."""
+
+    def __init__(self, recorded: Tenant, now: Optional[Tenant], why: Optional[ConfigurationError] = None) -> None:
+        if now is not None:
+            summary = (f"this stack's resources live in ConnectWise {recorded.describe()}, but the stack is now "
+                       f"configured for {now.describe()}. cwroles stopped before touching either tenant.")
+        else:
+            summary = (f"this stack's resources live in ConnectWise {recorded.describe()}, but no usable tenant is "
+                       f"configured now ({why.summary if why else 'settings missing'}). cwroles stopped before "
+                       "touching anything.")
+        back = (f"`pulumi config set connectwise:site {EMULATOR}`" if recorded.emulator else
+                f"`pulumi config set connectwise:site {recorded.site}` and "
+                f"`pulumi config set connectwise:companyId {recorded.company_id}` (with its clientId and keys)")
+        if recorded.emulator:
+            port = recorded.site.rsplit(":", 1)[-1]
+            back += f" with CWROLES_EMULATOR_PORT={port} (the emulator this stack was created on)"
+        hint = ("point the stack back at its tenant: " + back + ", or export the CONNECTWISE_* variables it was "
+                "created with. To manage another tenant, use another stack (one stack per tenant and "
+                "integration): `pulumi stack init <tenant>-<integration>`.")
+        super().__init__(summary, hint=hint)
+        self.recorded = recorded
+        self.now = now
+
+
+def guarded_settings(olds: Mapping[str, Any]) -> Settings:
+    """The configured settings, after checking they name the tenant recorded in ``olds`` (if any).
+
+    Called before any request touching an existing resource (diff, read, update, delete): a changed
+    target stops the operation with both tenants named. Makes no request.
+    """
+    recorded = Tenant.from_record(olds.get(TENANT_KEY))
+    try:
+        settings = current_settings()
+    except ConfigurationError as e:
+        if recorded is None:
+            raise
+        raise TenantChanged(recorded, None, e) from None
+    if recorded is not None and not recorded.same_as(settings.tenant):
+        raise TenantChanged(recorded, settings.tenant)
+    return settings
 
 
 def reset() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, Optional
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic.alias_generators import to_camel
 
 __all__ = [
@@ -17,7 +17,6 @@ __all__ = [
     "Token",
     "SetupScreen",
     "MySecurityCustomizeItem",
-    "CompanyInfo",
 ]
 
 LevelValue = Literal["None", "My", "All"]
@@ -119,12 +118,3 @@ class MySecurityCustomizeItem(CWModel):
     id: Optional[int] = None
     customize_identifier: str
     item_identifier: str
-
-
-class CompanyInfo(BaseModel):
-    """``GET /login/companyinfo/{companyId}`` (PascalCase, no auth)."""
-
-    model_config = ConfigDict(extra="allow")
-    codebase: str = Field(validation_alias=AliasChoices("Codebase", "codebase"))
-    company_name: Optional[str] = Field(default=None, validation_alias=AliasChoices("CompanyName", "companyName"))
-    version_code: Optional[str] = Field(default=None, validation_alias=AliasChoices("VersionCode", "versionCode"))

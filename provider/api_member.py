@@ -23,7 +23,8 @@ from ._common import (
     TENANT_KEY, BaseProvider, check_id, check_name, clean, guarded_settings, has_unknown,
     is_unknown,
 )
-from ._config import get_client
+from . import reads
+from ._config import Settings, get_client
 from ._errors import InvalidObject, NotFound, ObjectExists
 from ._models import ApiMember as MemberModel
 from .resources import ApiMember  # the resource as a program declares it (resources.py)
@@ -186,12 +187,15 @@ class ApiMemberProvider(BaseProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         settings = guarded_settings(props)
-        try:
-            member = get_client(settings).get_api_member(int(id_))
-        except NotFound:
+        return self.read_fetched(id_, props, settings, reads.fetch("api_member", get_client(settings), id_, props))
+
+    def read_fetched(self, id_: str, props: dict[str, Any], settings: Settings, record: Any) -> ReadResult:
+        """The read, from what ConnectWise answered (``reads.fetch``; None: the member is gone)."""
+        if record is None:
             return ReadResult("", {})
+        member = MemberModel.model_validate(record)
         state = ApiMemberState.from_api(member, settings.tenant.record())
-        imported = not clean(props).get("identifier")
+        imported = not reads.is_refresh("api_member", clean(props))
         return ReadResult(str(member.id), self.noted_read(state.outputs()), state.inputs() if imported else None)
 
     @staticmethod

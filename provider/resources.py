@@ -115,7 +115,17 @@ def _entry(key_parts: dict[str, Any]) -> Optional[Path]:
 # What a check adds to the inputs it passes (RolePermissions: the cells widened since the last update). A
 # check that changed anything else is not remembered (the verdict would have to hold an input value).
 CHECK_COMPUTED = ("widening",)
+# A read is remembered only as "unchanged": it returned exactly the outputs in state, so the next read with the
+# same key (the same state, the same answer from ConnectWise, the same day) returns them again.
+READ_UNCHANGED = "unchanged"
 _DIFF_FIELDS = ("changes", "replaces", "stables", "delete_before_replace")
+
+
+def _today() -> list[str]:
+    """The day, local and UTC (a waiver's end date can change a read's pending cells)."""
+    import datetime as dt
+
+    return [dt.date.today().isoformat(), dt.datetime.now(dt.timezone.utc).date().isoformat()]
 
 
 def _verdict(path: Optional[Path], call: str) -> Any:
@@ -130,13 +140,6 @@ def _remember(path: Optional[Path], verdict: dict[str, Any]) -> None:
 
     if path is not None and cache.write_json(path, verdict):
         cache.prune(path.parent, CHECKS_MAX_AGE_DAYS)
-
-
-def _reads_pending() -> bool:
-    """True when this process read a resource whose refresh diff is still to come (see _common.noted_read):
-    such a diff must run, as it consumes the mark."""
-    common = sys.modules.get(f"{__package__}._common")  # not loaded: nothing was read in this process
-    return common is not None and common.reads_pending()
 
 
 _loading = threading.Lock()  # one provider load at a time (the engine calls in parallel threads)
@@ -209,13 +212,18 @@ class DeferredProvider(ResourceProvider):
         return result
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> Any:
-        if self.verify_live or _reads_pending():  # `pulumi up` reads ConnectWise: never from a cache
+        from . import reads
+
+        after_read = reads.marked(olds)  # the diff that follows a refresh's read: it makes no request
+        if self.verify_live and not after_read:  # `pulumi up` reads ConnectWise: never from a cache
             return self.provider.diff(id_, olds, news)
         from pulumi.dynamic import DiffResult
 
         entry = _entry({"kind": self.kind, "call": "diff", "id": id_, "olds": olds, "news": news})
         known = _verdict(entry, "diff")
-        if isinstance(known, dict) and set(known) == set(_DIFF_FIELDS):
+        # The read's mark is taken here, or by the provider's diff: a mark left behind would spare a later
+        # `pulumi up` in this process its read of ConnectWise.
+        if isinstance(known, dict) and set(known) == set(_DIFF_FIELDS) and (not after_read or reads.take(olds)):
             return DiffResult(**known)
         result = self.provider.diff(id_, olds, news)
         if entry is not None:
@@ -226,7 +234,26 @@ class DeferredProvider(ResourceProvider):
         return self.provider.create(props)
 
     def read(self, id_: str, props: dict[str, Any]) -> Any:
-        return self.provider.read(id_, props)
+        """A refresh fetches what the read is computed from (``reads.fetch``) and answers the outputs in state
+        as they are when a read with the same key found nothing changed; otherwise the provider computes it."""
+        from . import _config, reads
+
+        if not reads.is_refresh(self.kind, props):  # an import: the provider describes the object
+            return self.provider.read(id_, props)
+        settings = _config.guarded_settings(props)  # a changed tenant stops here, before any request
+        answer = reads.fetch(self.kind, _config.get_client(settings), id_, props)
+        state = {k: v for k, v in props.items() if k != reads.PROVIDER_KEY}
+        entry = None if answer is None else _entry({"kind": self.kind, "call": "read", "id": id_, "state": state,
+                                                    "answer": answer, "today": _today()})
+        if _verdict(entry, "read") == READ_UNCHANGED:
+            from pulumi.dynamic import ReadResult
+
+            return ReadResult(id_, reads.note(state))
+        result = self.provider.read_fetched(id_, props, settings, answer)
+        if (entry is not None and result.id == id_ and result.inputs is None
+                and reads.plain(result.outs) == reads.plain(state)):
+            _remember(entry, {"read": READ_UNCHANGED})
+        return result
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> Any:
         return self.provider.update(id_, olds, news)

@@ -41,8 +41,10 @@ from ._common import (
     TENANT_KEY, BaseProvider, add_problems, check_id, check_name, clean, guarded_settings,
     has_unknown, is_unknown,
 )
-from ._config import get_client
+from . import reads
+from ._config import Settings, get_client
 from ._errors import ConnectWiseError, NotFound
+from ._models import SecurityRoleSetting
 from .resources import RolePermissions  # the resource as a program declares it (resources.py)
 
 __all__ = ["RolePermissions", "RolePermissionsProvider", "RoleOutOfSync", "read_live_grid", "DEFAULT_CHECKLIST_DIR",
@@ -470,17 +472,27 @@ class RolePermissionsProvider(BaseProvider):
         props = clean(props)
         settings = guarded_settings(props)
         client = get_client(settings)
-        role_id = int(float(props.get("role_id") or id_))
-        imported = "grants" not in props
+        if reads.is_refresh("role_permissions", props):
+            return self.read_fetched(id_, props, settings, reads.fetch("role_permissions", client, id_, props))
+        # adopting: describe what ConnectWise has as the inputs (the name comes from the role)
+        role_id = reads.role_id_of(id_, props)
         try:
-            if imported:  # adopting: describe what ConnectWise has as the inputs (the name comes from the role)
-                role, live = read_live_grid(client, role_id)
-            else:  # refresh: one page of settings (a deleted role answers 404); the role itself is SecurityRole's
-                live = live_grid([r.model_dump(by_alias=True) for r in client.list_role_settings(role_id)])
+            role, live = read_live_grid(client, role_id)
         except NotFound:
             return ReadResult("", {})
-        if imported:  # adopting: describe what ConnectWise has as the inputs
-            props = {**{k: None for k in _INPUT_KEYS}, **_adopted(client, role_id, role.name, live)}
+        props = {**{k: None for k in _INPUT_KEYS}, **_adopted(client, role_id, role.name, live)}
+        return self._read_result(role_id, props, settings, live, imported=True)
+
+    def read_fetched(self, id_: str, props: dict[str, Any], settings: Settings, records: Any) -> ReadResult:
+        """A refresh's read, from the role's settings rows as ConnectWise answered them (``reads.fetch``; None:
+        the role is gone, a deleted role answers 404)."""
+        if records is None:
+            return ReadResult("", {})
+        live = live_grid([SecurityRoleSetting.model_validate(r).model_dump(by_alias=True) for r in records])
+        return self._read_result(reads.role_id_of(id_, props), clean(props), settings, live, imported=False)
+
+    def _read_result(self, role_id: int, props: dict[str, Any], settings: Settings, live: Grid,
+                     imported: bool) -> ReadResult:
         before = grid_from_json(props.get("live") or {}) if "live" in props else live
         pending = [str(c) for c in diff_grids(_desired(props), live)]
         outs = {

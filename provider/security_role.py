@@ -18,7 +18,8 @@ from cwroles.permissions import ROLE_NAME_MAX, ROLE_TYPE_MAX
 from ._common import (
     TENANT_KEY, BaseProvider, check_name, clean, guarded_settings, is_unknown,
 )
-from ._config import get_client
+from . import reads
+from ._config import Settings, get_client
 from ._errors import ConfigurationError, NotFound, ObjectExists
 from ._models import SecurityRole as RoleModel
 from .resources import SecurityRole  # the resource as a program declares it (resources.py)
@@ -125,13 +126,16 @@ class SecurityRoleProvider(BaseProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         settings = guarded_settings(props)
-        try:
-            role = get_client(settings).get_security_role(int(id_))
-        except NotFound:
+        return self.read_fetched(id_, props, settings, reads.fetch("security_role", get_client(settings), id_, props))
+
+    def read_fetched(self, id_: str, props: dict[str, Any], settings: Settings, record: Any) -> ReadResult:
+        """The read, from what ConnectWise answered (``reads.fetch``; None: the role is gone)."""
+        if record is None:
             return ReadResult("", {})  # deleted outside Pulumi: refresh drops it, the next up recreates it
+        role = RoleModel.model_validate(record)
         state = SecurityRoleState.from_api(role, settings.tenant.record(), props.get("stack"))
         # Inputs mirror the live role so an import (or a refresh) compares like with like.
-        inputs = state.inputs() if not clean(props).get("name") else None
+        inputs = None if reads.is_refresh("security_role", clean(props)) else state.inputs()
         return ReadResult(str(role.id), self.noted_read(state.outputs()), inputs)
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:

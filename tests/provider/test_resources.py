@@ -149,6 +149,14 @@ def test_the_provider_process_loads_only_on_the_first_call():
 
 
 # ---- the verdicts a provider remembers ---------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def no_marks(monkeypatch):
+    """Each test starts with no read waiting for its diff (the marks are process-wide)."""
+    from cwroles.provider import reads
+
+    monkeypatch.setattr(reads, "_marks", {})
+
+
 class Recorder:
     """A provider that answers what it is told to and counts the calls (put in a DeferredProvider's place)."""
 
@@ -236,18 +244,26 @@ def test_a_diff_that_reads_connectwise_is_never_remembered(tenant):
     assert [r.calls for r in recorders] == [["diff"], ["diff"]]
 
 
-def test_a_diff_after_a_read_runs_to_consume_the_reads_mark(tenant, monkeypatch):
-    from cwroles.provider import _common
+def test_the_diff_after_a_read_takes_the_reads_mark_when_the_cache_answers(tenant):
+    from cwroles.provider import reads
 
     _deferred(Recorder()).diff("5", OLDS, NEWS)  # remembered
-    monkeypatch.setattr(_common, "_reads", {"fingerprint": 1})
+    reads.note(dict(OLDS))
     r = Recorder()
-    _deferred(r).diff("5", OLDS, NEWS)
+    assert _deferred(r, verify=True).diff("5", OLDS, NEWS).changes is False  # a refresh's diff: no request
+    assert r.calls == [] and not reads.marked(OLDS)
+    r = Recorder()
+    _deferred(r, verify=True).diff("5", OLDS, NEWS)  # `pulumi up` later in the same process: reads ConnectWise
     assert r.calls == ["diff"]
-    monkeypatch.setattr(_common, "_reads", {"fingerprint": 0})  # consumed: the cache answers again
+
+
+def test_a_refresh_diff_the_cache_does_not_know_leaves_the_mark_to_the_provider(tenant):
+    from cwroles.provider import reads
+
+    reads.note(dict(OLDS))
     r = Recorder()
-    _deferred(r).diff("5", OLDS, NEWS)
-    assert r.calls == []
+    _deferred(r, verify=True).diff("5", OLDS, NEWS)
+    assert r.calls == ["diff"] and reads.marked(OLDS)  # the provider's diff takes it (BaseProvider.should_verify)
 
 
 @pytest.mark.parametrize("change", ["tenant", "inputs", "kind", "code", "cache off", "incomplete settings"])
@@ -327,3 +343,198 @@ def test_a_second_process_answers_a_preview_without_loading_the_provider(tmp_pat
     runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout.split()
             for _ in range(2)]
     assert runs == [["True", "False", "True", "True"], ["True", "False", "False", "False"]]
+
+
+# ---- refreshes: a read that finds nothing changed ----------------------------------------------------
+class Unusable:
+    """In a DeferredProvider's place: any call means the provider was loaded."""
+
+    def __getattr__(self, name: str):
+        raise AssertionError(f"the provider was asked for {name}")
+
+
+class Spy:
+    """A real provider whose calls are counted."""
+
+    def __init__(self, provider) -> None:
+        self.provider, self.calls = provider, []
+
+    def __getattr__(self, name: str):
+        self.calls.append(name)
+        return getattr(self.provider, name)
+
+
+def _member(**kw):
+    return {"id": 31, "identifier": "svc-acme", "name": "Acme integration", "securityRole": {"id": 12},
+            "timeZone": {"id": 1}, "structureLevel": {"id": 2}, "securityLocation": {"id": 3},
+            "defaultLocation": {"id": 3}, "defaultDepartment": {"id": 4}, "inactiveFlag": False, **kw}
+
+
+ROLE_BODY = {"id": 12, "name": "Mobius", "adminFlag": False}
+GRANTS = [{"module": "Companies", "function": "Company Maintenance", "inquire": "All"}]
+
+
+def _connectwise(cw, kind: str, **changes):
+    """The one request a refresh of ``kind`` makes, answered by ``cw`` (respx); returns (route, id, state):
+    the state an `up` left, computed by the provider itself."""
+    import httpx
+
+    from prov_fakes import BASE, settings_rows
+
+    if kind == "security_role":
+        route = cw.get(f"{BASE}/system/securityroles/12").mock(return_value=httpx.Response(200, json={**ROLE_BODY, **changes}))
+        return route, "12", SecurityRoleProvider().read("12", {"name": "Mobius", "stack": "dev"}).outs
+    if kind == "api_member":
+        route = cw.get(f"{BASE}/system/apiMembers/31").mock(return_value=httpx.Response(200, json=_member(**changes)))
+        return route, "31", ApiMemberProvider().read("31", {"identifier": "svc-acme", "name": "Acme integration",
+                                                            "role_id": 12}).outs
+    rows = settings_rows({("Companies", "Company Maintenance"): {"inquire": changes.get("inquire", "All")}})
+    route = cw.get(f"{BASE}/system/securityRoles/12/settings").mock(return_value=httpx.Response(200, json=rows))
+    p = RolePermissionsProvider()
+    inputs = p.check({}, {"role_id": 12, "role_name": "Mobius", "grants": GRANTS}).inputs
+    return route, "12", p.read("12", inputs).outs
+
+
+def _refresh(kind: str, id_: str, state: dict, provider=None):
+    p = DeferredProvider(kind)
+    if provider is not None:
+        p.__dict__["_provider"] = provider
+    return p.read(id_, {**state, "__provider": "the serialized provider"})
+
+
+@pytest.mark.parametrize("kind", ["security_role", "api_member", "role_permissions"])
+def test_a_refresh_that_finds_nothing_changed_is_answered_without_the_provider(cw, kind):
+    route, id_, state = _connectwise(cw, kind)
+    assert _refresh(kind, id_, state).outs == state  # the provider computed it and found nothing changed
+    again = _refresh(kind, id_, state, Unusable())
+    assert (again.id, again.outs, again.inputs) == (id_, state, None)
+    assert route.call_count == 3  # every read asks ConnectWise
+
+
+@pytest.mark.parametrize("change", ["answer", "state", "day", "code", "settings"])
+def test_anything_a_read_depends_on_asks_the_provider_again(cw, monkeypatch, change):
+    import httpx
+
+    route, id_, state = _connectwise(cw, "role_permissions")
+    _refresh("role_permissions", id_, state)
+    if change == "answer":  # an admin changed a level in ConnectWise
+        from prov_fakes import settings_rows
+
+        rows = settings_rows({("Companies", "Company Maintenance"): {"inquire": "None"}})
+        route.mock(return_value=httpx.Response(200, json=rows))
+    elif change == "state":
+        state = {**state, "integration": "another"}
+    elif change == "day":
+        monkeypatch.setattr(resources, "_today", lambda: ["2099-01-01", "2099-01-01"])
+    elif change == "code":
+        monkeypatch.setattr(resources, "_code", ["another installed version"])
+    else:
+        monkeypatch.setenv("CONNECTWISE_CODEBASE", "v2025_1")
+    spy = Spy(RolePermissionsProvider())
+    got = _refresh("role_permissions", id_, state, spy)
+    assert spy.calls == ["read_fetched"]
+    if change == "answer":
+        assert got.outs["drift"] == ["Companies › Company Maintenance › Inquire: now None (was All)"]
+
+
+@pytest.mark.parametrize("status", [404, 500])
+def test_a_role_gone_or_a_refusal_is_never_remembered(cw, own_plan_cache, status):
+    import httpx
+
+    from cwroles.provider import ConnectWiseError
+
+    route, id_, state = _connectwise(cw, "security_role")
+    route.mock(return_value=httpx.Response(status, json={"code": "Nope", "message": "no", "errors": []}))
+    for _ in range(2):
+        spy = Spy(SecurityRoleProvider())
+        if status == 404:
+            assert _refresh("security_role", id_, state, spy).id == ""  # deleted outside Pulumi
+            assert spy.calls == ["read_fetched"]
+        else:
+            with pytest.raises(ConnectWiseError):
+                _refresh("security_role", id_, state, spy)
+            assert spy.calls == []
+    assert not (own_plan_cache / resources.CHECKS_FOLDER).exists()
+
+
+def test_the_tenant_guard_stops_a_refresh_before_its_request(cw):
+    from cwroles.provider._config import TenantChanged
+
+    route, id_, state = _connectwise(cw, "security_role")
+    _refresh("security_role", id_, state)
+    elsewhere = {**state, "tenant": {"site": "https://other.test", "company_id": "other"}}
+    calls = route.call_count
+    with pytest.raises(TenantChanged):
+        _refresh("security_role", id_, elsewhere, Unusable())
+    assert route.call_count == calls
+
+
+def test_an_import_is_described_by_the_provider(cw):
+    _route, id_, _state = _connectwise(cw, "security_role")
+    got = _refresh("security_role", id_, {})
+    assert got.inputs == {"name": "Mobius", "role_type": None, "admin_flag": False}
+
+
+def test_a_remembered_read_leaves_the_mark_its_diff_takes(cw):
+    from cwroles.provider import reads
+
+    _route, id_, state = _connectwise(cw, "security_role")
+    reads.take(state)  # the provider's own read above left one
+    _refresh("security_role", id_, state)
+    reads.take(state)
+    _refresh("security_role", id_, state, Unusable())
+    assert reads.marked(state)
+
+
+def test_a_read_that_changed_the_outputs_is_never_remembered(cw):
+    import httpx
+
+    from prov_fakes import settings_rows
+
+    route, id_, state = _connectwise(cw, "role_permissions")
+    route.mock(return_value=httpx.Response(200, json=settings_rows({})))  # an admin cleared the grid
+    for _ in range(2):  # the state still holds the old grid: each read reports the drift again
+        spy = Spy(RolePermissionsProvider())
+        assert _refresh("role_permissions", id_, state, spy).outs["drift"]
+        assert spy.calls == ["read_fetched"]
+
+
+def test_a_refresh_in_a_new_process_that_finds_nothing_changed_loads_no_model(tmp_path, monkeypatch):
+    """What a `preview --refresh` costs: a provider process that finds the role as the last read left it
+    answers after one request (and the codebase discovery), without pydantic, the catalog or the provider."""
+    import json
+    import os
+
+    from cwroles.cwsim.testing import running_server
+    from cwroles.provider import Client
+
+    code = (
+        "import json, sys\n"
+        "from cwroles.provider import _config\n"
+        "from cwroles.provider.resources import DeferredProvider\n"
+        "given = json.loads(sys.stdin.read())\n"
+        "_config.configure(given['config'].get)\n"
+        "r = DeferredProvider('security_role').read(given['id'], {**given['state'], '__provider': 'x'})\n"
+        "print(json.dumps({'outs': r.outs, 'loaded': [m for m in ('pydantic', 'cwroles.catalog',"
+        " 'cwroles.provider.security_role') if m in sys.modules]}))\n")
+    for name in [k for k in os.environ if k.startswith("CONNECTWISE_")]:
+        monkeypatch.delenv(name)
+    with running_server() as sim:
+        role = Client(sim.url, sim.company_id, sim.public_key, sim.private_key, sim.client_id).create_security_role("Mobius")
+        config = {"connectwise:site": sim.url, "connectwise:companyId": sim.company_id,
+                  "connectwise:clientId": sim.client_id, "connectwise:publicKey": sim.public_key,
+                  "connectwise:privateKey": sim.private_key}
+        env = {**os.environ, "CWROLES_PLAN_CACHE": str(tmp_path / "cache")}
+
+        def refresh(state: dict) -> dict:
+            sim.reset_metrics()
+            given = json.dumps({"config": config, "id": str(role.id), "state": state})
+            out = subprocess.run([sys.executable, "-c", code], input=given, capture_output=True, text=True, check=True,
+                                 env=env)
+            return {**json.loads(out.stdout), "requests": sim.metrics()["total"]}
+
+        created = refresh({"name": "Mobius", "stack": "dev"})  # what an `up` leaves in the state
+        state = created["outs"]
+        runs = [refresh(state) for _ in range(2)]
+    assert [r["loaded"] for r in runs] == [["pydantic", "cwroles.catalog", "cwroles.provider.security_role"], []]
+    assert [r["outs"] for r in runs] == [state, state] and [r["requests"] for r in runs] == [2, 2]
