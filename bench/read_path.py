@@ -17,7 +17,6 @@ import re
 import statistics
 import subprocess
 import sys
-from collections import defaultdict
 from typing import Any
 
 from pulumi import automation as auto
@@ -76,6 +75,7 @@ def read(r):
 GROUPS = {"pydantic": ("pydantic", "pydantic_core", "annotated_types", "typing_inspection"),
           "httpx": ("httpx", "httpcore", "h11", "anyio", "sniffio", "idna", "certifi"),
           "cwroles": ("cwroles",)}
+OTHER = "standard library and other"
 
 
 def _resources(stack: auto.Stack, kinds: dict[str, str]) -> list[dict[str, Any]]:
@@ -104,15 +104,15 @@ def _child(code: str, given: Any, cwd: Any, env: dict[str, str], importtime: boo
 
 def _imports_by_group(importtime: str, before: set[str]) -> dict[str, float]:
     """Self time (ms) of the modules the reads imported, by group; -X importtime adds its own overhead."""
-    sums: dict[str, float] = defaultdict(float)
+    sums = dict.fromkeys((*GROUPS, OTHER), 0.0)
     for m in re.finditer(r"import time:\s+(\d+) \|\s+\d+ \|\s*(\S+)", importtime):
         name = m.group(2)
         if name in before:
             continue
         top = name.split(".")[0]
-        group = next((g for g, tops in GROUPS.items() if top in tops), "standard library and other")
+        group = next((g for g, tops in GROUPS.items() if top in tops), OTHER)
         sums[group] += int(m.group(1)) / 1000
-    return dict(sums)
+    return sums
 
 
 def run(cw: tuple[Any, auto.Stack], ref: tuple[Any, auto.Stack], rounds: int) -> dict[str, Any]:
@@ -156,7 +156,7 @@ def show(result: dict[str, Any]) -> None:
     console.print(t)
     t = table("What cwroles' first reads import, by package (-X importtime self times of one run; the tool adds "
               "its own overhead)", "package", "ms")
-    for group in (*GROUPS, "standard library and other"):
+    for group in (*GROUPS, OTHER):
         t.add_row(group, f"{groups.get(group, 0.0):.0f}")
     t.add_row("total", f"{sum(groups.values()):.0f}")
     console.print(t)

@@ -6,11 +6,13 @@ kind, the verify flag); in the provider process its first call imports the provi
 (``security_role``, ``api_member`` or ``role_permissions``, where the resources' schemas live). The input
 and output names below are those schemas' field names (a test checks that they agree).
 
-A check that passed, and a preview's diff, are remembered (``cwroles.cache``, folder ``checks``) under a key
-of everything they depend on: the resource kind, the old and new inputs, the tenant the provider is
-configured for, and the installed code and data. The next operation with the same key answers without
-loading the provider. Only verdicts are written (a check that passed its inputs unchanged but for what it
-computes, a diff's changes), never an input value, and never a diff that reads ConnectWise (`pulumi up`).
+A check that passed, a diff that makes no request, and a refresh's read that found nothing changed are
+remembered (``cwroles.cache``, folder ``checks``) under a key of everything they depend on: the resource
+kind, the old and new inputs (for a read: the state, ConnectWise's answer and the day), the tenant the
+provider is configured for, and the installed code and data. The next operation with the same key answers
+without loading the provider. Only verdicts are written (a check that passed its inputs unchanged but for
+what it computes, a diff's changes, "unchanged"), never an input value, and never a diff that reads
+ConnectWise (`pulumi up`).
 """
 
 from __future__ import annotations
@@ -243,8 +245,9 @@ class DeferredProvider(ResourceProvider):
         settings = _config.guarded_settings(props)  # a changed tenant stops here, before any request
         answer = reads.fetch(self.kind, _config.get_client(settings), id_, props)
         state = {k: v for k, v in props.items() if k != reads.PROVIDER_KEY}
-        entry = None if answer is None else _entry({"kind": self.kind, "call": "read", "id": id_, "state": state,
-                                                    "answer": answer, "today": _today()})
+        # The state as the engine hands it back (numbers as floats, no nulls) or as exported: the same key.
+        entry = None if answer is None else _entry({"kind": self.kind, "call": "read", "id": id_,
+                                                    "state": reads.plain(state), "answer": answer, "today": _today()})
         if _verdict(entry, "read") == READ_UNCHANGED:
             from pulumi.dynamic import ReadResult
 

@@ -19,3 +19,7 @@ import time:       250 |        250 | difflib
 def test_imports_are_grouped_by_package_and_what_was_loaded_before_is_left_out():
     assert _imports_by_group(IMPORTTIME, before={"pulumi.dynamic"}) == {
         "pydantic": 2.0, "httpx": 1.0, "cwroles": 4.0, "standard library and other": 0.25}
+
+
+def test_a_package_the_reads_did_not_import_counts_zero():
+    assert _imports_by_group(IMPORTTIME, before={"pulumi.dynamic", "pydantic", "pydantic_core.core_schema"})["pydantic"] == 0

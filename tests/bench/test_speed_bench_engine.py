@@ -20,4 +20,5 @@ def test_one_round_of_the_speed_comparison_runs_with_the_minimum_requests():
             assert timing["requests"] == [expected], label
     reads = result["first_reads"]  # fresh processes read the stacks' resources (a failed read raises)
     assert reads["medians"]["cwroles"]["cpu"] > 0 and reads["medians"]["reference"]["cpu"] > 0
-    assert {"pydantic", "httpx", "cwroles"} <= set(reads["imports_ms"])
+    # The round's `preview --refresh` found nothing changed, so these reads were answered without a model.
+    assert reads["imports_ms"]["pydantic"] == 0 and reads["imports_ms"]["httpx"] > 0

@@ -30,8 +30,13 @@ MANIFEST = textwrap.dedent("""\
     """)
 
 
-def _changes(stack: auto.Stack) -> dict:
-    return {k: v for k, v in stack.preview(color="never").change_summary.items() if k != "same"}
+def _changes(stack: auto.Stack, refresh: bool = False) -> dict:
+    summary = stack.preview(color="never", refresh=refresh).change_summary
+    return {k: v for k, v in summary.items() if k != "same"}
+
+
+def _kept(cache, call: str) -> list:
+    return [p for p in sorted((cache / "checks").iterdir()) if next(iter(json.loads(p.read_text()))) == call]
 
 
 def test_repeated_previews_use_the_caches_and_every_change_is_still_seen(sim, tmp_path):
@@ -53,6 +58,7 @@ def test_repeated_previews_use_the_caches_and_every_change_is_still_seen(sim, tm
     verdicts = sorted((cache / "checks").iterdir())
     kinds = [next(iter(json.loads(p.read_text()))) for p in verdicts]
     assert kinds.count("check") >= 3 and kinds.count("diff") == 3  # `up`'s diffs read ConnectWise: not kept
+    assert kinds.count("read") == 0
     assert "Service Tickets" not in " ".join(p.read_text() for p in verdicts)  # verdicts only, no inputs
     assert len(list(cache.glob("*.json"))) == 1  # the stack's plan
     sim.reset_metrics()
@@ -65,9 +71,18 @@ def test_repeated_previews_use_the_caches_and_every_change_is_still_seen(sim, tm
     manifest.write_text(MANIFEST, encoding="utf-8")
     assert _changes(stack) == {}
 
+    # A refresh that finds nothing changed is remembered as "unchanged" (one entry per resource), and still
+    # asks ConnectWise every time: codebase discovery, the role, its settings and the member.
+    for _ in range(2):
+        sim.reset_metrics()
+        assert _changes(stack, refresh=True) == {}
+        assert sim.metrics()["total"] == 4
+    assert [json.loads(p.read_text()) for p in _kept(cache, "read")] == [{"read": "unchanged"}] * 3
+
     # A level changed in ConnectWise: a preview makes no request (as without the cache), `up` reads and fails.
     sim.set_levels("Dispatch", {"module": "Service Desk", "function": "Service Tickets", "edit": "None"})
     assert _changes(stack) == {}
+    assert _changes(stack, refresh=True) == {"update": 1}  # the refresh reads the new grid: not from a cache
     with pytest.raises(auto.errors.CommandError) as failed:
         stack.up()
     assert "Service Desk › Service Tickets › Edit: set All (now None)" in str(failed.value)

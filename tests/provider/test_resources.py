@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import gc
+import json
 import subprocess
 import sys
 
@@ -403,12 +404,14 @@ def _refresh(kind: str, id_: str, state: dict, provider=None):
 
 
 @pytest.mark.parametrize("kind", ["security_role", "api_member", "role_permissions"])
-def test_a_refresh_that_finds_nothing_changed_is_answered_without_the_provider(cw, kind):
+def test_a_refresh_that_finds_nothing_changed_is_answered_without_the_provider(cw, kind, own_plan_cache):
     route, id_, state = _connectwise(cw, kind)
     assert _refresh(kind, id_, state).outs == state  # the provider computed it and found nothing changed
     again = _refresh(kind, id_, state, Unusable())
     assert (again.id, again.outs, again.inputs) == (id_, state, None)
     assert route.call_count == 3  # every read asks ConnectWise
+    [written] = [json.loads(f.read_text()) for f in (own_plan_cache / resources.CHECKS_FOLDER).iterdir()]
+    assert written == {"read": "unchanged"}  # nothing of the state nor of ConnectWise's answer
 
 
 @pytest.mark.parametrize("change", ["answer", "state", "day", "code", "settings"])
@@ -538,3 +541,12 @@ def test_a_refresh_in_a_new_process_that_finds_nothing_changed_loads_no_model(tm
         runs = [refresh(state) for _ in range(2)]
     assert [r["loaded"] for r in runs] == [["pydantic", "cwroles.catalog", "cwroles.provider.security_role"], []]
     assert [r["outs"] for r in runs] == [state, state] and [r["requests"] for r in runs] == [2, 2]
+
+
+def test_a_state_handed_back_by_the_engine_finds_the_read_its_export_left(cw):
+    """The engine hands numbers back as floats and drops nulls; `pulumi stack export` keeps both."""
+    _route, id_, state = _connectwise(cw, "api_member")
+    _refresh("api_member", id_, state)
+    as_the_engine = {k: float(v) if isinstance(v, int) and not isinstance(v, bool) else v
+                     for k, v in state.items() if v is not None}
+    assert _refresh("api_member", id_, as_the_engine, Unusable()).outs == as_the_engine
