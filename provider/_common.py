@@ -1,5 +1,5 @@
-"""Helpers shared by the resource providers: unknown values, check failures, the tenant guard, the
-"verify on up" input, and the base provider."""
+"""Helpers shared by the resource providers: unknown values, check failures, the "verify on up" input, and
+the base provider (the tenant guard is ``_config.guarded_settings``, the read marks are ``reads``')."""
 
 from __future__ import annotations
 

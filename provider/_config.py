@@ -7,7 +7,8 @@ a stack configured through ``CONNECTWISE_*`` and later run without them must not
 
 Settings are read in the provider's ``configure`` and kept in this module (one stack per
 provider process), never on the provider object, so nothing secret is pickled into state.
-Clients are cached per settings value.
+Clients are cached per settings value. The tenant guard (``guarded_settings``) lives here too: a resource
+records the tenant it lives in, and settings for another tenant stop any operation on it before a request.
 """
 
 from __future__ import annotations

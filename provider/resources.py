@@ -88,29 +88,26 @@ def _code_stamp() -> str:
 
 
 def _tenant_fingerprint() -> Any:
-    """What the providers' tenant checks see: the configured tenant and settings (whether keys are set,
-    never their values), or the reason the settings are incomplete."""
+    """What the providers' tenant guard sees: the configured tenant and settings (never the keys), or that
+    there are no usable settings (a verdict never depends on why: the guard then stops diff and read)."""
     from . import _config
-    from ._errors import ConfigurationError
 
     try:
         s = _config.current_settings()
-    except ConfigurationError as e:
-        return ["incomplete", str(e)]
-    except Exception as e:  # whatever the settings say, it is part of the key (the provider will say it too)
-        return ["unreadable", type(e).__name__, str(e)]
-    return ["tenant", s.site, s.company_id, s.client_id, bool(s.public_key), bool(s.private_key), s.codebase,
-            s.api_version, s.emulator]
+    except Exception:  # incomplete or unreadable: the provider says which when it is asked
+        return None
+    return [s.site, s.company_id, s.client_id, s.codebase, s.api_version, s.emulator]
 
 
-def _entry(key_parts: dict[str, Any]) -> Optional[Path]:
+def _entry(call: str, *parts: Any) -> Optional[Path]:
+    """The file of the verdict of ``call`` on ``parts``, under a key of everything it depends on (None: the
+    cache is off)."""
     from cwroles import cache
 
     folder = cache.cache_dir()
     if folder is None:
         return None
-    key = cache.digest({"format": _FORMAT, "code": _code_stamp(), "python": sys.version,
-                        "tenant": _tenant_fingerprint(), **key_parts})
+    key = cache.digest([_FORMAT, _code_stamp(), sys.version, _tenant_fingerprint(), call, *parts])
     return folder / CHECKS_FOLDER / f"{key}.json"
 
 
@@ -123,11 +120,12 @@ READ_UNCHANGED = "unchanged"
 _DIFF_FIELDS = ("changes", "replaces", "stables", "delete_before_replace")
 
 
-def _today() -> list[str]:
-    """The day, local and UTC (a waiver's end date can change a read's pending cells)."""
+def _today() -> str:
+    """The day. Nothing a read computes depends on it now; it is part of a read's key so that a read that
+    did (a waiver's end date) could never be answered from another day."""
     import datetime as dt
 
-    return [dt.date.today().isoformat(), dt.datetime.now(dt.timezone.utc).date().isoformat()]
+    return dt.date.today().isoformat()
 
 
 def _verdict(path: Optional[Path], call: str) -> Any:
@@ -202,7 +200,7 @@ class DeferredProvider(ResourceProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> Any:
         from pulumi.dynamic import CheckResult
 
-        entry = _entry({"kind": self.kind, "call": "check", "olds": olds, "news": news})
+        entry = _entry("check", self.kind, olds, news)
         known = _verdict(entry, "check")
         if isinstance(known, dict) and set(known) <= set(CHECK_COMPUTED):
             return CheckResult({**news, **known}, [])
@@ -221,7 +219,7 @@ class DeferredProvider(ResourceProvider):
             return self.provider.diff(id_, olds, news)
         from pulumi.dynamic import DiffResult
 
-        entry = _entry({"kind": self.kind, "call": "diff", "id": id_, "olds": olds, "news": news})
+        entry = _entry("diff", self.kind, id_, olds, news)
         known = _verdict(entry, "diff")
         # The read's mark is taken here, or by the provider's diff: a mark left behind would spare a later
         # `pulumi up` in this process its read of ConnectWise.
@@ -246,8 +244,7 @@ class DeferredProvider(ResourceProvider):
         answer = reads.fetch(self.kind, _config.get_client(settings), id_, props)
         state = {k: v for k, v in props.items() if k != reads.PROVIDER_KEY}
         # The state as the engine hands it back (numbers as floats, no nulls) or as exported: the same key.
-        entry = None if answer is None else _entry({"kind": self.kind, "call": "read", "id": id_,
-                                                    "state": reads.plain(state), "answer": answer, "today": _today()})
+        entry = None if answer is None else _entry("read", self.kind, id_, reads.plain(state), answer, _today())
         if _verdict(entry, "read") == READ_UNCHANGED:
             from pulumi.dynamic import ReadResult
 

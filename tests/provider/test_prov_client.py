@@ -560,6 +560,19 @@ def test_companyinfo_without_a_codebase_is_a_configuration_error():
     assert ei.value.method == "GET" and ei.value.path == f"/login/companyinfo/{COMPANY}"
 
 
+@pytest.mark.parametrize("companyinfo, codebase", [
+    ({"Codebase": "v2025_1/"}, "v2025_1/"), ({"codebase": "/v2025_2/"}, "v2025_2/"), ({"Codebase": 5}, None),
+])
+def test_the_codebase_comes_from_companyinfo_in_either_spelling(companyinfo, codebase):
+    with respx.mock() as router:
+        router.get(f"{SITE}/login/companyinfo/{COMPANY}").mock(return_value=httpx.Response(200, json=companyinfo))
+        if codebase is None:
+            with pytest.raises(ConfigurationError, match="answered companyinfo without a Codebase"):
+                make_client().codebase
+        else:
+            assert make_client().codebase == codebase
+
+
 def test_companyinfo_failure_names_the_request():
     with respx.mock() as router:
         router.get(f"{SITE}/login/companyinfo/{COMPANY}").mock(return_value=httpx.Response(404, text="no"))

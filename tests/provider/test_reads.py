@@ -49,3 +49,56 @@ def test_two_reads_of_the_same_outputs_leave_two_marks():
     reads.note(outs)
     reads.note(outs)
     assert reads.take(outs) and reads.marked(outs) and reads.take(outs) and not reads.marked(outs)
+
+
+def test_marks_of_different_outputs_are_apart_and_key_order_does_not_matter():
+    import datetime as dt
+
+    reads.note({"role_id": 12, "pending": ["Finance › Invoicing › Add: set All (now None)"], "on": dt.date(2027, 1, 2)})
+    assert not reads.marked({"role_id": 13, "pending": ["Finance › Invoicing › Add: set All (now None)"],
+                             "on": dt.date(2027, 1, 2)})
+    assert not reads.marked({"role_id": 12, "pending": [], "on": dt.date(2027, 1, 2)})
+    assert not reads.marked({"role_id": 12, "pending": ["Finance › Invoicing › Add: set My (now None)"],
+                             "on": dt.date(2027, 1, 2)})
+    assert reads.marked({"on": dt.date(2027, 1, 2), "pending": ["Finance › Invoicing › Add: set All (now None)"],
+                         "role_id": 12})
+
+
+class Client:
+    """Records which record a fetch asked for."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, int]] = []
+
+    def security_role_record(self, role_id: int) -> dict:
+        self.asked.append(("role", role_id))
+        return {"id": role_id}
+
+    def api_member_record(self, member_id: int) -> dict:
+        self.asked.append(("member", member_id))
+        return {"id": member_id}
+
+    def role_settings_records(self, role_id: int) -> list:
+        self.asked.append(("settings", role_id))
+        return []
+
+
+def test_each_kind_fetches_its_one_record():
+    client = Client()
+    assert reads.fetch("security_role", client, "12", {}) == {"id": 12}
+    assert reads.fetch("api_member", client, "31", {}) == {"id": 31}
+    assert reads.fetch("role_permissions", client, "12", {"grants": []}) == []
+    assert reads.fetch("role_permissions", client, "12", {"role_id": 14.0}) == []
+    assert client.asked == [("role", 12), ("member", 31), ("settings", 12), ("settings", 14)]
+    with pytest.raises(ValueError, match="unknown resource kind 'role'"):
+        reads.fetch("role", client, "12", {})
+
+
+def test_an_object_that_is_gone_is_fetched_as_none():
+    from cwroles.provider import NotFound
+
+    class Gone(Client):
+        def security_role_record(self, role_id: int) -> dict:
+            raise NotFound("gone", method="GET", path=f"/system/securityroles/{role_id}", status=404)
+
+    assert reads.fetch("security_role", Gone(), "12", {}) is None

@@ -55,9 +55,11 @@ def test_calls_reach_the_provider_and_its_answers_come_back(monkeypatch):
     ours, theirs = DeferredProvider("security_role").check({}, bad), SecurityRoleProvider().check({}, bad)
     assert ours.failures and [f.reason for f in ours.failures] == [f.reason for f in theirs.failures]
 
+    calls = []
+
     class Recorder:
         def __getattr__(self, name):
-            return lambda *args: (name, args)
+            return lambda *args: calls.append((name, args)) or (name, args)
 
     p = DeferredProvider("api_member")
     p.__dict__["_provider"] = Recorder()
@@ -65,7 +67,15 @@ def test_calls_reach_the_provider_and_its_answers_come_back(monkeypatch):
             p.update("7", {}, {"e": 5})] == [
         ("check", ({"a": 1}, {"b": 2})), ("diff", ("7", {}, {"c": 3})), ("create", ({"d": 4},)),
         ("read", ("7", {})), ("update", ("7", {}, {"e": 5}))]
-    assert p.delete("7", {}) is None
+    assert p.delete("7", {"f": 6}) is None and calls[-1] == ("delete", ("7", {"f": 6}))
+    verifying = DeferredProvider("api_member", verify_live=True)  # `pulumi up`'s diff
+    verifying.__dict__["_provider"] = Recorder()
+    assert verifying.diff("7", {"g": 7}, {"h": 8}) == ("diff", ("7", {"g": 7}, {"h": 8}))
+
+
+def test_a_provider_is_loaded_once_and_reads_connectwise_in_diff_only_when_asked_to():
+    p = DeferredProvider("api_member")
+    assert p.provider is p.provider and p.verify_live is False and p.provider.verify_live is False
 
 
 def test_configure_keeps_the_settings_without_loading_a_provider(monkeypatch):
@@ -267,14 +277,17 @@ def test_a_refresh_diff_the_cache_does_not_know_leaves_the_mark_to_the_provider(
     assert r.calls == ["diff"] and reads.marked(OLDS)  # the provider's diff takes it (BaseProvider.should_verify)
 
 
-@pytest.mark.parametrize("change", ["tenant", "inputs", "kind", "code", "cache off", "incomplete settings"])
+@pytest.mark.parametrize("change", ["tenant", "inputs", "old inputs", "kind", "code", "cache off",
+                                    "incomplete settings"])
 def test_anything_the_verdict_depends_on_asks_again(tenant, change, monkeypatch):
     _deferred(Recorder()).check(OLDS, NEWS)
-    news, kind = NEWS, "role_permissions"
+    olds, news, kind = OLDS, NEWS, "role_permissions"
     if change == "tenant":
         tenant("other-company")
     elif change == "inputs":
         news = {**NEWS, "role_name": "Mobius Two"}
+    elif change == "old inputs":  # what a check computes (widening) depends on them
+        olds = {**OLDS, "grants": []}
     elif change == "kind":
         kind = "security_role"
     elif change == "code":
@@ -287,8 +300,25 @@ def test_anything_the_verdict_depends_on_asks_again(tenant, change, monkeypatch)
         monkeypatch.setattr(_config, "_configured", {})
         monkeypatch.delenv("CONNECTWISE_SITE", raising=False)
     r = Recorder()
-    _deferred(r, kind).check(OLDS, news)
+    _deferred(r, kind).check(olds, news)
     assert r.calls == ["check"]
+
+
+@pytest.mark.parametrize("change", ["kind", "id", "olds", "news"])
+def test_a_diff_is_remembered_for_its_resource_and_inputs_only(tenant, change):
+    _deferred(Recorder()).diff("5", OLDS, NEWS)
+    kind, id_, olds, news = "role_permissions", "5", OLDS, NEWS
+    if change == "kind":
+        kind = "security_role"
+    elif change == "id":
+        id_ = "6"
+    elif change == "olds":
+        olds = {**OLDS, "grants": []}
+    else:
+        news = {**NEWS, "role_name": "Mobius Two"}
+    r = Recorder()
+    _deferred(r, kind).diff(id_, olds, news)
+    assert r.calls == ["diff"]
 
 
 def test_only_verdicts_are_written(tenant, own_plan_cache):
@@ -428,7 +458,7 @@ def test_anything_a_read_depends_on_asks_the_provider_again(cw, monkeypatch, cha
     elif change == "state":
         state = {**state, "integration": "another"}
     elif change == "day":
-        monkeypatch.setattr(resources, "_today", lambda: ["2099-01-01", "2099-01-01"])
+        monkeypatch.setattr(resources, "_today", lambda: "2099-01-01")
     elif change == "code":
         monkeypatch.setattr(resources, "_code", ["another installed version"])
     else:
