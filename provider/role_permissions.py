@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Mapping, Optional
+from typing import Any, ClassVar, Iterable, Mapping, Optional
 
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
 from pydantic import BaseModel, ConfigDict
@@ -199,11 +199,15 @@ def _full(grid: Grid, catalog: Catalog) -> Grid:
     return out
 
 
+def _live(settings: Iterable[SecurityRoleSetting]) -> Grid:
+    """The live grid of a role's settings rows (validated: a malformed row is an error, never a level)."""
+    return live_grid([s.model_dump(by_alias=True) for s in settings])
+
+
 def read_live_grid(client: Client, role_id: int):
     """The role and its live grid: one request for the role, one page of settings."""
     role = client.get_security_role(role_id)
-    rows = client.list_role_settings(role_id)
-    return role, live_grid([r.model_dump(by_alias=True) for r in rows])
+    return role, _live(client.list_role_settings(role_id))
 
 
 def _adopted(client: Client, role_id: int, role_name: str, live: Grid) -> dict[str, Any]:
@@ -340,7 +344,7 @@ class _Observed:
 def _observe(client: Client, props: Mapping[str, Any]) -> _Observed:
     """The live grid (one page of settings: a deleted role answers 404) and the Customize lists."""
     role_id = int(props["role_id"])
-    live = live_grid([r.model_dump(by_alias=True) for r in client.list_role_settings(role_id)])
+    live = _live(client.list_role_settings(role_id))
     changes = diff_grids(_desired(props), live)
     status, discrepancies = _verify_customize(client, role_id, props)
     if discrepancies is None and changes:  # unverifiable: still tell the admin what the lists must hold
@@ -488,7 +492,7 @@ class RolePermissionsProvider(BaseProvider):
         the role is gone, a deleted role answers 404)."""
         if records is None:
             return ReadResult("", {})
-        live = live_grid([SecurityRoleSetting.model_validate(r).model_dump(by_alias=True) for r in records])
+        live = _live(SecurityRoleSetting.model_validate(r) for r in records)
         return self._read_result(reads.role_id_of(id_, props), clean(props), settings, live, imported=False)
 
     def _read_result(self, role_id: int, props: dict[str, Any], settings: Settings, live: Grid,
