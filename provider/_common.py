@@ -18,6 +18,7 @@ from ._config import TENANT_KEY, Settings, TenantChanged, guarded_settings  # no
 from .resources import PRIVATE_KEY_CONFIG, check_program_config, verify_now  # noqa: F401 (their home is the light module)
 
 PROVIDER_KEY = reads.PROVIDER_KEY
+clean = reads.clean  # inputs/outputs without the engine's reserved key (its home is the light module)
 
 
 def is_unknown(value: Any) -> bool:
@@ -33,11 +34,6 @@ def has_unknown(value: Any) -> bool:
     if isinstance(value, (list, tuple)):
         return any(has_unknown(v) for v in value)
     return False
-
-
-def clean(props: dict[str, Any]) -> dict[str, Any]:
-    """Inputs/outputs without the engine's reserved keys."""
-    return {k: v for k, v in props.items() if k != PROVIDER_KEY}
 
 
 def check_name(props: dict[str, Any], key: str, what: str, max_len: int, failures: list[CheckFailure], required: bool = True) -> None:

@@ -22,6 +22,11 @@ if TYPE_CHECKING:
 PROVIDER_KEY = "__provider"  # the engine's reserved key for the serialized provider
 
 
+def clean(props: Mapping[str, Any]) -> dict[str, Any]:
+    """Inputs/outputs without the engine's reserved key."""
+    return {k: v for k, v in props.items() if k != PROVIDER_KEY}
+
+
 
 def is_refresh(kind: str, props: Mapping[str, Any]) -> bool:
     """True for the read of a resource Pulumi manages (its state has the inputs); False for an import, where

@@ -242,7 +242,7 @@ class DeferredProvider(ResourceProvider):
             return self.provider.read(id_, props)
         settings = _config.guarded_settings(props)  # a changed tenant stops here, before any request
         answer = reads.fetch(self.kind, _config.get_client(settings), id_, props)
-        state = {k: v for k, v in props.items() if k != reads.PROVIDER_KEY}
+        state = reads.clean(props)
         # The state as the engine hands it back (numbers as floats, no nulls) or as exported: the same key.
         entry = None if answer is None else _entry("read", self.kind, id_, reads.plain(state), answer, _today())
         if _verdict(entry, "read") == READ_UNCHANGED:
